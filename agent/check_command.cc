@@ -1,0 +1,175 @@
+#include "agent/check_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ostream>
+#include <set>
+
+#include "agent/config.h"
+#include "agent/probe_runner.h"
+#include "agent/profile_selector.h"
+#include "exporters/atomic_file.h"
+#include "exporters/json_report.h"
+#include "exporters/table_report.h"
+#include "probes/all_probes.h"
+#include "probes/platform/sysfs_values.h"
+
+#ifndef NODEHEALTH_VERSION
+#define NODEHEALTH_VERSION "0.0.0"
+#endif
+
+namespace nodehealth {
+namespace {
+
+constexpr std::string_view kDefaultNvmlLibrary = "libnvidia-ml.so.1";
+
+std::string NodeName(const platform::FileSystem& fs) {
+  // Under --sysroot the recorded node's own hostname names the report.
+  if (Expected<std::string> name = fs.ReadFile("/proc/sys/kernel/hostname", 256)) {
+    std::string_view trimmed = platform::TrimSpace(*name);
+    if (!trimmed.empty()) return std::string(trimmed);
+  }
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof buffer - 1) == 0) return buffer;
+  return "unknown";
+}
+
+// Applies the config's per-code action overrides; severity follows the new action.
+void ApplyActionOverrides(const Config& config, std::vector<ProbeResult>& results) {
+  if (config.action_overrides.empty()) return;
+  for (ProbeResult& probe : results) {
+    for (Finding& finding : probe.findings) {
+      const auto it = config.action_overrides.find(finding.code);
+      if (it == config.action_overrides.end()) continue;
+      finding.action = it->second;
+      finding.severity = ImpliesDrain(it->second) ? Severity::kFail : Severity::kWarn;
+    }
+    if (probe.verdict == ProbeVerdict::kFail || probe.verdict == ProbeVerdict::kWarn ||
+        probe.verdict == ProbeVerdict::kPass) {
+      probe.verdict = ProbeVerdict::kPass;
+      FinalizeVerdict(probe);
+    }
+  }
+}
+
+std::string Summary(const NodeInventory& inventory, const Report& report) {
+  const bool gpu_probe_ran =
+      std::any_of(report.probes.begin(), report.probes.end(), [](const ProbeResult& p) {
+        return p.name.starts_with("gpu_") && p.verdict != ProbeVerdict::kSkip;
+      });
+  if (!inventory.HasNvidiaSigns() && !gpu_probe_ran) {
+    return "No NVIDIA GPU found on this node (no NVIDIA display device on PCI, no nvidia module, "
+           "no /dev/nvidia*), and the profile expects none: nothing GPU-related to check.";
+  }
+  const std::size_t gpus = inventory.PciGpus().size();
+  return std::to_string(gpus) + " NVIDIA GPU" + (gpus == 1 ? "" : "s") + " on PCI.";
+}
+
+}  // namespace
+
+CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostream& err) {
+  CheckResult outcome;
+  const auto started_wall = std::chrono::system_clock::now();
+  const auto started = std::chrono::steady_clock::now();
+  const platform::Deadline run_deadline =
+      platform::Deadline::In(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(options.timeout_seconds)));
+
+  Expected<Config> config = LoadConfig(options.config.value_or(std::string(kDefaultConfigPath)),
+                                       /*optional=*/!options.config.has_value());
+  if (!config) {
+    err << "nodehealth: invalid config: " << config.error().message << "\n";
+    outcome.exit_code = 2;
+    return outcome;
+  }
+
+  // Probe selection: command line over config.
+  std::vector<std::string> only = options.only.empty() ? config->only : options.only;
+  std::vector<std::string> skip = options.skip.empty() ? config->skip : options.skip;
+  for (const auto* list : {&only, &skip}) {
+    for (const std::string& name : *list) {
+      if (FindProbe(name) == nullptr) {
+        std::string known;
+        for (const auto& p : AllProbes())
+          known += (known.empty() ? "" : ", ") + std::string(p->info().name);
+        err << "nodehealth: unknown probe \"" << name << "\" (known: " << known << ")\n";
+        outcome.exit_code = 2;
+        return outcome;
+      }
+    }
+  }
+
+  platform::RootedFileSystem fs(options.sysroot);
+  const NodeInventory inventory = GatherNodeInventory(fs);
+  const NodeFacts facts = GatherNodeFacts(fs, inventory);
+  const std::string requested = options.profile.value_or(config->profile.value_or("auto"));
+  Expected<ProfileChoice> choice = ChooseProfile(requested, facts, ProfileSearchPath());
+  if (!choice) {
+    err << "nodehealth: invalid profile: " << choice.error().message << "\n";
+    outcome.exit_code = 2;
+    return outcome;
+  }
+
+  platform::NvmlRuntime nvml(options.nvml_library.value_or(
+      config->nvml_library.value_or(std::string(kDefaultNvmlLibrary))));
+  std::vector<ProbeRun> runs;
+  for (const auto& probe : AllProbes()) {
+    const ProbeInfo& info = probe->info();
+    const std::string name(info.name);
+    const bool selected = only.empty() ? std::find(skip.begin(), skip.end(), name) == skip.end()
+                                       : std::find(only.begin(), only.end(), name) != only.end();
+    // `check` runs passive probes only; active ones belong to burn-in or an explicit request.
+    if (!selected || (info.kind == ProbeKind::kActive && options.mode == "check")) continue;
+    std::chrono::milliseconds timeout = info.timeout;
+    if (auto it = config->probe_timeout_seconds.find(name);
+        it != config->probe_timeout_seconds.end()) {
+      timeout = std::chrono::milliseconds(static_cast<int64_t>(it->second * 1000));
+    }
+    runs.push_back({probe.get(), timeout});
+  }
+
+  const Profile* profile = choice->profile ? &*choice->profile : nullptr;
+  ProbeContext context{.fs = fs,
+                       .nvml = &nvml,
+                       .profile = profile,
+                       .inventory = inventory,
+                       .deadline = run_deadline};
+  RunOutcome run = RunProbes(runs, context);
+  ApplyActionOverrides(*config, run.results);
+
+  Report report;
+  report.node = NodeName(fs);
+  report.mode = options.mode;
+  if (profile) report.profile = profile->name;
+  report.profile_requested = choice->requested;
+  report.profile_reason = choice->reason;
+  report.started_at = started_wall;
+  report.probes = std::move(run.results);
+  report.version = NODEHEALTH_VERSION;
+  Decide(report);
+  report.summary = Summary(inventory, report);
+  report.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  const std::string json = RenderJsonReport(report);
+  std::string format = options.format;
+  if (format.empty()) format = ::isatty(STDOUT_FILENO) ? "table" : "json";
+  out << (format == "json" ? json : RenderTableReport(report));
+  out.flush();
+
+  outcome.exit_code = report.drain.recommended ? 1 : 0;
+  if (options.output) {
+    Expected<bool> written = WriteFileAtomically(*options.output, json);
+    if (!written) {
+      err << "nodehealth: " << written.error().message << "\n";
+      // A drain recommendation outranks the I/O failure: scripts act on 1 first.
+      if (outcome.exit_code == 0) outcome.exit_code = 2;
+    }
+  }
+  outcome.must_exit_immediately = run.abandoned > 0 || nvml.wedged();
+  return outcome;
+}
+
+}  // namespace nodehealth

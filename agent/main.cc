@@ -1,0 +1,108 @@
+// nodehealth: wiring only. Parses the command line, runs a command, and exits with the contract's
+// status (0 no drain, 1 drain recommended, 2 could not evaluate).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "agent/check_command.h"
+#include "agent/probes_command.h"
+
+#ifndef NODEHEALTH_VERSION
+#define NODEHEALTH_VERSION "0.0.0"
+#endif
+
+namespace {
+
+// Last line of defence for "the process ends within --timeout + 5 s": if anything (a write to a
+// stuck pipe, a probe that ignored its deadline) keeps the process alive past that, end it.
+// Exit 1 because a node that cannot finish its own health check is not fit for jobs.
+void StartHardDeadline(double seconds) {
+  std::thread([seconds] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    std::fputs("nodehealth: run exceeded --timeout + 4 s; exiting\n", stderr);
+    std::_Exit(1);
+  }).detach();
+}
+
+void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
+  command->add_option("--profile", o.profile, "Profile FILE, shipped NAME, auto or none")
+      ->type_name("FILE|NAME|auto");
+  command
+      ->add_option("--config", o.config, "Settings file (default /etc/nodehealth/nodehealth.toml)")
+      ->type_name("FILE");
+  command->add_option("--sysroot", o.sysroot, "Read /sys, /proc and /dev below DIR")
+      ->type_name("DIR");
+  command
+      ->add_option("--nvml-library", o.nvml_library,
+                   "NVML shared library to dlopen (default libnvidia-ml.so.1)")
+      ->type_name("PATH");
+  command->add_option("--topology-xml", o.topology_xml, "hwloc XML instead of discovery")
+      ->type_name("FILE");
+  command->add_option("--only", o.only, "Run only these probes")
+      ->delimiter(',')
+      ->type_name("P1,P2");
+  command->add_option("--skip", o.skip, "Skip these probes")->delimiter(',')->type_name("P1,P2");
+  command->add_option("--timeout", o.timeout_seconds, "Deadline for the whole run, seconds")
+      ->check(CLI::Range(0.1, 86400.0));
+  command->add_option("--format", o.format, "table (default on a terminal) or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  command->add_option("--output", o.output, "Also write the JSON report to FILE (atomically)")
+      ->type_name("FILE");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nodehealth: is this GPU node fit to run jobs? (CONTRACT.md)"};
+  app.set_version_flag("--version", NODEHEALTH_VERSION);
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  nodehealth::CheckOptions check_options;
+  CLI::App* check = app.add_subcommand("check", "Run the passive probes once and report");
+  AddCommonOptions(check, check_options);
+  check->get_option("--only")->excludes(check->get_option("--skip"));
+
+  std::string probes_format;
+  CLI::App* probes = app.add_subcommand("probes", "List the probes and the finding codes");
+  probes->add_option("--format", probes_format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // CONTRACT.md: bad usage is "could not evaluate"
+  }
+
+  auto logger = spdlog::stderr_color_mt("nodehealth");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (probes->parsed()) return nodehealth::RunProbesCommand(probes_format, std::cout);
+
+  StartHardDeadline(check_options.timeout_seconds + 4);
+  const nodehealth::CheckResult result = nodehealth::RunCheck(check_options, std::cout, std::cerr);
+  if (result.must_exit_immediately) {
+    // A probe thread or NVML call is still running and holds references into RunCheck's frame:
+    // skip static destructors and atexit handlers.
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(result.exit_code);
+  }
+  return result.exit_code;
+}

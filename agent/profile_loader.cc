@@ -1,0 +1,122 @@
+#include "agent/profile_loader.h"
+
+#include "agent/toml_reader.h"
+#include "probes/platform/sysfs_values.h"
+
+namespace nodehealth {
+namespace {
+
+void ReadMatch(const StrictTomlReader& r, const toml::table& table, ProfileMatch& match) {
+  r.Walk(
+      table, "match",
+      {
+          {"dmi_sys_vendor", [&](auto& n, auto& k) { match.dmi_sys_vendor = r.StringList(n, k); }},
+          {"dmi_product_name",
+           [&](auto& n, auto& k) { match.dmi_product_name = r.StringList(n, k); }},
+          {"cpu_count",
+           [&](auto& n, auto& k) {
+             match.cpu_count = static_cast<int>(r.Integer(n, k, 1, 65536));
+           }},
+          {"gpu_pci_device_ids",
+           [&](auto& n, auto& k) {
+             if (!n.is_array()) r.Fail(n, "\"" + k + "\" must be a list");
+             for (const toml::node& item : *n.as_array()) {
+               if (item.is_integer()) {
+                 match.gpu_pci_device_ids.push_back(
+                     static_cast<uint32_t>(r.Integer(item, k, 0, 0xffff)));
+                 continue;
+               }
+               Expected<uint32_t> id = platform::ParseHexId(r.String(item, k));
+               if (!id || *id > 0xffff) {
+                 r.Fail(item, "\"" + k + "\" items must look like \"0x2330\"");
+               }
+               match.gpu_pci_device_ids.push_back(*id);
+             }
+           }},
+          {"infiniband", [&](auto& n, auto& k) { match.infiniband = r.Bool(n, k); }},
+      });
+}
+
+void ReadGpu(const StrictTomlReader& r, const toml::table& table, GpuExpectations& gpu) {
+  auto small = [&](const toml::node& n, const std::string& k, int min, int max) {
+    return static_cast<int>(r.Integer(n, k, min, max));
+  };
+  r.Walk(
+      table, "gpu",
+      {
+          {"count", [&](auto& n, auto& k) { gpu.count = small(n, k, 0, 64); }},
+          {"model", [&](auto& n, auto& k) { gpu.model = r.String(n, k); }},
+          {"driver_version_min",
+           [&](auto& n, auto& k) { gpu.driver_version_min = r.Version(n, k); }},
+          {"driver_version_max",
+           [&](auto& n, auto& k) { gpu.driver_version_max = r.Version(n, k); }},
+          {"cuda_version_min", [&](auto& n, auto& k) { gpu.cuda_version_min = r.Version(n, k); }},
+          {"pcie_generation", [&](auto& n, auto& k) { gpu.pcie_generation = small(n, k, 1, 6); }},
+          {"pcie_width", [&](auto& n, auto& k) { gpu.pcie_width = small(n, k, 1, 32); }},
+          {"nvlink_count", [&](auto& n, auto& k) { gpu.nvlink_count = small(n, k, 0, 64); }},
+          {"fabric_manager", [&](auto& n, auto& k) { gpu.fabric_manager = r.Bool(n, k); }},
+          {"ecc_uncorrectable_max",
+           [&](auto& n, auto& k) { gpu.ecc_uncorrectable_max = r.Integer(n, k, 0, 1 << 30); }},
+          {"temperature_max_celsius",
+           [&](auto& n, auto& k) { gpu.temperature_max_celsius = small(n, k, 20, 130); }},
+      });
+}
+
+Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
+  Profile p;
+  r.Walk(
+      root, "",
+      {
+          {"name", [&](auto& n, auto& k) { p.name = r.String(n, k); }},
+          {"description", [&](auto& n, auto& k) { p.description = r.String(n, k); }},
+          {"sources", [&](auto& n, auto& k) { p.sources = r.StringList(n, k); }},
+          {"match", [&](auto& n, auto& k) { ReadMatch(r, r.Table(n, k), p.match); }},
+          {"gpu", [&](auto& n, auto& k) { ReadGpu(r, r.Table(n, k), p.gpu); }},
+          {"infiniband",
+           [&](auto& n, auto& k) {
+             r.Walk(
+                 r.Table(n, k), k,
+                 {
+                     {"port_count",
+                      [&](auto& m, auto& j) {
+                        p.infiniband.port_count = static_cast<int>(r.Integer(m, j, 0, 64));
+                      }},
+                     {"rate_gbps",
+                      [&](auto& m, auto& j) { p.infiniband.rate_gbps = r.Number(m, j, 1, 10000); }},
+                 });
+           }},
+          {"topology",
+           [&](auto& n, auto& k) {
+             r.Walk(r.Table(n, k), k,
+                    {
+                        {"numa_nodes",
+                         [&](auto& m, auto& j) {
+                           p.topology.numa_nodes = static_cast<int>(r.Integer(m, j, 1, 1024));
+                         }},
+                    });
+           }},
+      });
+  if (p.name.empty()) r.Fail(root, "missing required key \"name\"");
+  for (char c : p.name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')) {
+      r.Fail(*root.get("name"), "name \"" + p.name + "\" may use only a-z, 0-9, '-', '_' and '.'");
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+Expected<Profile> ParseProfile(std::string_view text, const std::string& origin) {
+  Expected<Profile> profile = ReadToml<Profile>(text, origin, ReadProfile);
+  if (profile) profile->path = origin;
+  return profile;
+}
+
+Expected<Profile> LoadProfileFile(const std::string& path) {
+  Expected<std::string> text = ReadSmallFile(path, "profile");
+  if (!text) return text.error();
+  return ParseProfile(*text, path);
+}
+
+}  // namespace nodehealth

@@ -1,0 +1,55 @@
+#include "exporters/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace nodehealth {
+
+Expected<bool> WriteFileAtomically(const std::string& path, std::string_view content) {
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  // A dot-prefixed name so that globbing readers (node_exporter's textfile collector reads
+  // *.prom) never pick up the temporary file.
+  std::string temp =
+      (slash == std::string::npos ? std::string() : dir) + "." + base + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) {
+    return MakeError("cannot create a temporary file next to " + path + ": " + std::strerror(errno),
+                     errno);
+  }
+  auto fail = [&](std::string_view what) -> Expected<bool> {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return MakeError(std::string(what) + " " + path + ": " + std::strerror(err), err);
+  };
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write");
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd, 0644) != 0) return fail("cannot set permissions of");
+  if (::fsync(fd) != 0) return fail("cannot flush");
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return MakeError("cannot close " + path + ": " + std::strerror(err), err);
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return MakeError("cannot rename into " + path + ": " + std::strerror(err), err);
+  }
+  return true;
+}
+
+}  // namespace nodehealth

@@ -1,0 +1,33 @@
+#include "probes/all_probes.h"
+
+#include "probes/gpu_driver/gpu_driver_probe.h"
+#include "probes/gpu_health/gpu_health_probe.h"
+#include "probes/gpu_presence/gpu_presence_probe.h"
+#include "probes/gpu_xid/gpu_xid_probe.h"
+
+namespace nodehealth {
+
+std::string_view ToString(ProbeKind kind) {
+  return kind == ProbeKind::kPassive ? "passive" : "active";
+}
+
+const std::vector<std::unique_ptr<Probe>>& AllProbes() {
+  static const std::vector<std::unique_ptr<Probe>> kProbes = [] {
+    std::vector<std::unique_ptr<Probe>> probes;
+    probes.push_back(std::make_unique<GpuPresenceProbe>());
+    probes.push_back(std::make_unique<GpuDriverProbe>());
+    probes.push_back(std::make_unique<GpuHealthProbe>());
+    probes.push_back(std::make_unique<GpuXidProbe>());
+    return probes;
+  }();
+  return kProbes;
+}
+
+const Probe* FindProbe(std::string_view name) {
+  for (const auto& probe : AllProbes()) {
+    if (probe->info().name == name) return probe.get();
+  }
+  return nullptr;
+}
+
+}  // namespace nodehealth

@@ -1,0 +1,19 @@
+// The explicit list of probes, in report order. Adding a probe means adding it here; nothing
+// registers itself.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "probes/probe.h"
+
+namespace nodehealth {
+
+// Every probe nodehealth knows, passive and active.
+const std::vector<std::unique_ptr<Probe>>& AllProbes();
+
+// The probe called `name`, or nullptr.
+const Probe* FindProbe(std::string_view name);
+
+}  // namespace nodehealth

@@ -1,0 +1,132 @@
+#include "probes/finding_catalog.h"
+
+#include <array>
+
+namespace nodehealth {
+namespace {
+
+using enum Severity;
+using enum Action;
+
+// Default actions follow NVIDIA's XID catalogue resolution buckets where one applies (XID 79
+// "GPU has fallen off the bus": RESTART_BM -> reboot; XID 48 DBE and XID 64 remap failure:
+// RESET_GPU; row-remap failure: replace, as in Azure NHC's HpcRowRemapFailure) and DCGM's failure
+// mapping otherwise (nvsentinel dcgmerrorsmapping.csv in the peer data).
+constexpr std::array kCatalog = {
+    CatalogEntry{"gpu_missing", kFail, kReboot,
+                 "fewer GPUs than the profile expects, or a GPU one source sees and another "
+                 "does not (PCI, NVML, /dev/nvidia*)",
+                 "Power-cycle the node; if the GPU is still missing, reseat or replace it."},
+    CatalogEntry{"gpu_lost", kFail, kReboot, "NVML reports the GPU lost (fallen off the bus)",
+                 "Reboot the node (XID 79: restart bare metal); replace the GPU if it recurs."},
+    CatalogEntry{"gpu_driver_not_loaded", kFail, kDrain,
+                 "NVIDIA GPUs on PCI but the kernel driver is not loaded or NVML cannot start",
+                 "Load the nvidia module (modprobe nvidia) or reinstall the driver, then reboot."},
+    CatalogEntry{"gpu_driver_library_mismatch", kFail, kReboot,
+                 "the loaded kernel module and the user-space NVIDIA libraries have different "
+                 "versions",
+                 "Reboot so the kernel module matches the installed user-space driver."},
+    CatalogEntry{"gpu_driver_version_mismatch", kFail, kDrain,
+                 "driver version outside what the profile allows, or driver components (GSP "
+                 "firmware, Fabric Manager) on different versions",
+                 "Install the driver version the profile allows, with matching Fabric Manager."},
+    CatalogEntry{"cuda_version_mismatch", kFail, kDrain,
+                 "the driver's CUDA version is below the profile minimum, or an installed CUDA "
+                 "toolkit or runtime needs a newer driver",
+                 "Upgrade the driver, or install the CUDA forward-compatibility package."},
+    CatalogEntry{"gpu_ecc_uncorrectable", kFail, kResetGpu,
+                 "uncorrectable (double-bit) ECC errors since the last reset",
+                 "Drain, reset the GPU, and run field diagnostics if it recurs."},
+    CatalogEntry{"gpu_row_remap_pending", kFail, kResetGpu,
+                 "a memory row is marked for remapping and needs a GPU reset to take effect",
+                 "Drain and reset the GPU (nvidia-smi -r) or reboot."},
+    CatalogEntry{"gpu_row_remap_failure", kFail, kReplace,
+                 "row remapping failed: the GPU has no spare rows left for a bad row",
+                 "Replace the GPU (RMA)."},
+    CatalogEntry{"gpu_pcie_link_degraded", kFail, kDrain,
+                 "GPU PCIe link trained below its maximum or the profile's generation or width",
+                 "Reboot; if the link stays degraded, reseat the GPU or riser."},
+    CatalogEntry{"gpu_nvlink_down", kFail, kReboot, "fewer NVLinks up than expected",
+                 "Reboot the node (links retrain at boot); replace the GPU or baseboard if a link "
+                 "stays down."},
+    CatalogEntry{"gpu_xid", kFail, kDrain,
+                 "an XID error reported by the NVIDIA driver; the action follows NVIDIA's XID "
+                 "catalogue for that XID",
+                 "Follow the resolution given for the XID."},
+    CatalogEntry{"ib_hca_missing", kFail, kReboot,
+                 "fewer InfiniBand HCAs or ports than the profile expects",
+                 "Reboot; if the HCA is still missing, reseat or replace it."},
+    CatalogEntry{"ib_port_down", kFail, kDrain,
+                 "an expected InfiniBand port is not ACTIVE / LinkUp",
+                 "Check the cable, transceiver and switch port; reboot if the port stays down."},
+    CatalogEntry{"ib_port_rate_degraded", kFail, kDrain,
+                 "an InfiniBand port runs below the profile's rate",
+                 "Check the cable and transceiver; reseat or replace."},
+    CatalogEntry{"ib_port_errors", kWarn, kMonitor,
+                 "InfiniBand error counters above their thresholds",
+                 "Watch the counters; replace the cable or transceiver if they keep rising."},
+    CatalogEntry{"ib_link_flapping", kFail, kDrain,
+                 "an InfiniBand link went down and up repeatedly inside a window",
+                 "Replace the cable or transceiver; check the switch port."},
+    CatalogEntry{"rdma_loopback_failed", kFail, kDrain, "the RDMA loopback test failed",
+                 "Check the HCA firmware and driver (ibv_devinfo); reboot."},
+    CatalogEntry{"rdma_loopback_bandwidth_low", kFail, kDrain,
+                 "RDMA loopback bandwidth below the profile's floor",
+                 "Check PCIe link and NUMA placement of the HCA; rerun burn-in."},
+    CatalogEntry{"mpi_allreduce_failed", kFail, kDrain, "the MPI all-reduce test did not complete",
+                 "Check the MPI installation and the fabric; rerun burn-in."},
+    CatalogEntry{"mpi_allreduce_wrong_result", kFail, kDrain,
+                 "the MPI all-reduce test produced wrong data",
+                 "Silent data corruption: drain and run vendor diagnostics."},
+    CatalogEntry{"mpi_allreduce_bandwidth_low", kFail, kDrain,
+                 "MPI all-reduce bus bandwidth below the profile's floor",
+                 "Check links, PCIe and NUMA placement; rerun burn-in."},
+    CatalogEntry{"topology_mismatch", kFail, kDrain,
+                 "NUMA, GPU or HCA placement or PCIe path differs from the profile or baseline",
+                 "Check BIOS settings and device placement against the baseline."},
+    CatalogEntry{"pcie_link_degraded", kFail, kDrain,
+                 "a non-GPU device (HCA, bridge) trained below its maximum or the profile",
+                 "Reboot; if the link stays degraded, reseat the device."},
+    CatalogEntry{"probe_timeout", kFail, kDrain,
+                 "a probe or a library it called did not answer before its deadline",
+                 "A hung NVML call usually means a sick GPU: drain and reboot."},
+    CatalogEntry{"probe_error", kFail, kDrain,
+                 "a probe could not decide (unreadable input, unexpected library error)",
+                 "Read the error; the node is not known to be healthy until it is resolved."},
+    // Extensions.
+    CatalogEntry{"gpu_vbios_mismatch", kWarn, kMonitor,
+                 "GPUs of the same model carry different VBIOS versions",
+                 "Flash the VBIOS the fleet standard names."},
+    CatalogEntry{"gpu_retired_pages_pending", kFail, kResetGpu,
+                 "memory pages are pending retirement (pre-Ampere GPUs); a reset retires them",
+                 "Drain and reset the GPU or reboot."},
+    CatalogEntry{"gpu_retired_pages_limit", kFail, kReplace,
+                 "the GPU has retired as many pages as its table holds (pre-Ampere GPUs)",
+                 "Replace the GPU (RMA)."},
+    CatalogEntry{"gpu_temperature_high", kWarn, kMonitor,
+                 "GPU temperature at or above its slowdown threshold or the profile's maximum",
+                 "Check cooling (fans, airflow, inlet temperature)."},
+    CatalogEntry{"gpu_clock_slowdown", kWarn, kMonitor,
+                 "hardware slowdown, thermal slowdown or power-brake clock events are active",
+                 "Check power supplies, power capping by the BMC, and cooling."},
+    CatalogEntry{"gpu_recovery_action", kFail, kResetGpu,
+                 "the driver asks for a recovery action (GPU reset, node reboot, drain and reset)",
+                 "Do what the driver asks: the action names it."},
+    CatalogEntry{"gpu_fabric_not_ready", kFail, kDrain,
+                 "on an NVSwitch system the GPU has not completed fabric registration, so CUDA "
+                 "cannot use it",
+                 "Start nvidia-fabricmanager (same version as the driver); check the NVSwitches."},
+};
+
+}  // namespace
+
+std::span<const CatalogEntry> FindingCatalog() { return kCatalog; }
+
+const CatalogEntry* FindCatalogEntry(std::string_view code) {
+  for (const CatalogEntry& entry : kCatalog) {
+    if (entry.code == code) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace nodehealth

@@ -1,0 +1,73 @@
+// The catalogue of finding codes: every code nodehealth can report, with its default severity,
+// default action, a one-line meaning and the next step for an operator. Modelled on DCGM's
+// dcgm_errors.h: append-only, because Prometheus alert rules and Slurm scripts match on these
+// codes.
+//
+// The codes listed in CONTRACT.md come first, in its order; extensions follow and are documented in
+// README.md ("Finding codes added by nodehealth"). Probes may raise a finding's action above the
+// default when the evidence says so (an XID 154 that asks for a reboot); the config can override a
+// code's action (agent issue).
+//
+// Thread safety: immutable static data.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "probes/action.h"
+
+namespace nodehealth {
+
+struct CatalogEntry {
+  std::string_view code;
+  Severity severity;
+  Action action;
+  std::string_view meaning;
+  std::string_view remedy;
+};
+
+// All entries, in catalogue order.
+std::span<const CatalogEntry> FindingCatalog();
+
+// The entry for `code`, or nullptr when the code is unknown.
+const CatalogEntry* FindCatalogEntry(std::string_view code);
+
+// Code names as constants, so a typo is a compile error rather than a silent new code.
+namespace codes {
+inline constexpr std::string_view kGpuMissing = "gpu_missing";
+inline constexpr std::string_view kGpuLost = "gpu_lost";
+inline constexpr std::string_view kGpuDriverNotLoaded = "gpu_driver_not_loaded";
+inline constexpr std::string_view kGpuDriverLibraryMismatch = "gpu_driver_library_mismatch";
+inline constexpr std::string_view kGpuDriverVersionMismatch = "gpu_driver_version_mismatch";
+inline constexpr std::string_view kCudaVersionMismatch = "cuda_version_mismatch";
+inline constexpr std::string_view kGpuEccUncorrectable = "gpu_ecc_uncorrectable";
+inline constexpr std::string_view kGpuRowRemapPending = "gpu_row_remap_pending";
+inline constexpr std::string_view kGpuRowRemapFailure = "gpu_row_remap_failure";
+inline constexpr std::string_view kGpuPcieLinkDegraded = "gpu_pcie_link_degraded";
+inline constexpr std::string_view kGpuNvlinkDown = "gpu_nvlink_down";
+inline constexpr std::string_view kGpuXid = "gpu_xid";
+inline constexpr std::string_view kIbHcaMissing = "ib_hca_missing";
+inline constexpr std::string_view kIbPortDown = "ib_port_down";
+inline constexpr std::string_view kIbPortRateDegraded = "ib_port_rate_degraded";
+inline constexpr std::string_view kIbPortErrors = "ib_port_errors";
+inline constexpr std::string_view kIbLinkFlapping = "ib_link_flapping";
+inline constexpr std::string_view kRdmaLoopbackFailed = "rdma_loopback_failed";
+inline constexpr std::string_view kRdmaLoopbackBandwidthLow = "rdma_loopback_bandwidth_low";
+inline constexpr std::string_view kMpiAllreduceFailed = "mpi_allreduce_failed";
+inline constexpr std::string_view kMpiAllreduceWrongResult = "mpi_allreduce_wrong_result";
+inline constexpr std::string_view kMpiAllreduceBandwidthLow = "mpi_allreduce_bandwidth_low";
+inline constexpr std::string_view kTopologyMismatch = "topology_mismatch";
+inline constexpr std::string_view kPcieLinkDegraded = "pcie_link_degraded";
+inline constexpr std::string_view kProbeTimeout = "probe_timeout";
+inline constexpr std::string_view kProbeError = "probe_error";
+// Extensions (README.md, "Finding codes added by nodehealth").
+inline constexpr std::string_view kGpuVbiosMismatch = "gpu_vbios_mismatch";
+inline constexpr std::string_view kGpuRetiredPagesPending = "gpu_retired_pages_pending";
+inline constexpr std::string_view kGpuRetiredPagesLimit = "gpu_retired_pages_limit";
+inline constexpr std::string_view kGpuTemperatureHigh = "gpu_temperature_high";
+inline constexpr std::string_view kGpuClockSlowdown = "gpu_clock_slowdown";
+inline constexpr std::string_view kGpuRecoveryAction = "gpu_recovery_action";
+inline constexpr std::string_view kGpuFabricNotReady = "gpu_fabric_not_ready";
+}  // namespace codes
+
+}  // namespace nodehealth

@@ -1,0 +1,37 @@
+// NodeInventory: the cheap facts several GPU probes and `--profile auto` need, read once per run
+// from the node's files: NVIDIA PCI functions, whether the nvidia kernel module is loaded, and the
+// /dev/nvidia* device nodes.
+//
+// Thread safety: immutable after GatherNodeInventory; shared read-only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/platform/file_system.h"
+#include "probes/platform/pci_devices.h"
+#include "probes/util/expected.h"
+
+namespace nodehealth {
+
+struct NodeInventory {
+  // NVIDIA PCI functions (GPUs, NVSwitches, audio), or why /sys/bus/pci could not be read.
+  Expected<platform::PciScan> nvidia_pci = MakeError("not scanned");
+  // True when /sys/module/nvidia exists (the kernel module is loaded).
+  bool nvidia_module_loaded = false;
+  // Minor numbers of /dev/nvidia<N> nodes; nullopt when /dev could not be listed.
+  std::optional<std::vector<unsigned>> dev_minors;
+
+  // NVIDIA display controllers (GPUs) on PCI, sorted by bus id. Empty when the scan failed.
+  std::vector<platform::PciDevice> PciGpus() const;
+  // True when the node shows any sign of NVIDIA GPUs: a GPU on PCI, the module, or a device node.
+  bool HasNvidiaSigns() const;
+};
+
+NodeInventory GatherNodeInventory(const platform::FileSystem& fs);
+
+// "gpu/0000:19:00.0"
+std::string GpuEntity(const std::string& bus_id);
+
+}  // namespace nodehealth

@@ -1,0 +1,542 @@
+#include "probes/gpu_health/gpu_health_probe.h"
+
+#include <string>
+
+#include "probes/finding_catalog.h"
+
+namespace nodehealth {
+namespace {
+
+namespace nvml = platform::nvml;
+
+// More retired pages than this means the retirement table is effectively full (DCGM
+// dcgmlib/dcgm_gpu_hardware_limits.h, DCGM_LIMIT_MAX_RETIRED_PAGES, "updated to match the field
+// diag").
+constexpr unsigned kMaxRetiredPages = 63;
+
+bool Unsupported(nvml::Return r) {
+  return r == nvml::kErrorNotSupported || r == nvml::kErrorFunctionNotFound;
+}
+
+std::string Nvml(std::string_view call) { return "nvml " + std::string(call); }
+
+// Walks a sample's answers, turning NVML errors that are neither success nor "not supported"
+// into findings. Returns false when the GPU is lost (nothing else about it is meaningful).
+class GpuJudge {
+ public:
+  GpuJudge(const GpuHealthSample& sample, const Profile* profile, ProbeResult& result)
+      : s_(sample),
+        gpu_(profile ? &profile->gpu : nullptr),
+        entity_(GpuEntity(sample.bus_id)),
+        result_(result) {}
+
+  void Run() {
+    if (CheckLost()) return;
+    CheckErrors();
+    CheckEcc();
+    CheckMemoryRetirement();
+    CheckPcie();
+    CheckNvlinks();
+    CheckThermal();
+    CheckRecoveryAction();
+    CheckFabric();
+  }
+
+ private:
+  template <class T>
+  bool Usable(const NvmlField<T>& field) const {
+    return field.ok();
+  }
+
+  void Measure(std::string name, double value, std::map<std::string, std::string> labels = {}) {
+    labels["gpu"] = s_.bus_id;
+    result_.measurements.push_back({std::move(name), std::move(labels), value});
+  }
+
+  void Add(std::string_view code, std::string message, std::vector<Evidence> evidence) {
+    result_.findings.push_back(MakeFinding(code, entity_, std::move(message), std::move(evidence)));
+  }
+
+  // Every return code of the sample, with the call it came from.
+  template <class F>
+  void ForEachReturn(F f) const {
+    f("nvmlDeviceGetEccMode", s_.ecc_enabled.r);
+    f("nvmlDeviceGetTotalEccErrors", s_.ecc_uncorrected_volatile.r);
+    f("nvmlDeviceGetRemappedRows", s_.remapped_rows.r);
+    f("nvmlDeviceGetCurrPcieLinkGeneration", s_.pcie_generation.r);
+    f("nvmlDeviceGetCurrPcieLinkWidth", s_.pcie_width.r);
+    f("nvmlDeviceGetMaxPcieLinkGeneration", s_.pcie_max_generation.r);
+    f("nvmlDeviceGetMaxPcieLinkWidth", s_.pcie_max_width.r);
+    f("nvmlDeviceGetPerformanceState", s_.performance_state.r);
+    f("nvmlDeviceGetTemperature", s_.temperature.r);
+    f("nvmlDeviceGetCurrentClocksEventReasons", s_.clock_event_reasons.r);
+    for (nvml::Return r : s_.nvlink_returns) f("nvmlDeviceGetNvLinkState", r);
+  }
+
+  bool CheckLost() {
+    std::string lost_in;
+    ForEachReturn([&](std::string_view call, nvml::Return r) {
+      if (r == nvml::kErrorGpuIsLost && lost_in.empty()) lost_in = std::string(call);
+    });
+    if (lost_in.empty()) return false;
+    Add(codes::kGpuLost, "NVML reports GPU " + s_.bus_id + " lost (fallen off the bus)",
+        {{Nvml(lost_in), DescribeNvmlReturn(nvml::kErrorGpuIsLost), "NVML_SUCCESS"}});
+    return true;
+  }
+
+  void CheckErrors() {
+    bool reset_required = false;
+    std::vector<std::string> failed;
+    ForEachReturn([&](std::string_view call, nvml::Return r) {
+      if (r == nvml::kSuccess || Unsupported(r) || r == nvml::kErrorInvalidArgument) return;
+      if (r == nvml::kErrorResetRequired) {
+        reset_required = true;
+        return;
+      }
+      failed.push_back(std::string(call) + ": " + DescribeNvmlReturn(r));
+    });
+    if (reset_required) {
+      Add(codes::kGpuRecoveryAction, "NVML reports that GPU " + s_.bus_id + " needs a reset",
+          {{"nvml", DescribeNvmlReturn(nvml::kErrorResetRequired), "NVML_SUCCESS"}});
+    }
+    if (!failed.empty()) {
+      std::vector<Evidence> evidence;
+      for (const std::string& f : failed) evidence.push_back({"nvml", f, "NVML_SUCCESS"});
+      MarkUndecided(result_, codes::kProbeError, entity_,
+                    "NVML could not answer for GPU " + s_.bus_id + ": " + JoinLimited(failed, 3),
+                    std::move(evidence));
+    }
+  }
+
+  void CheckEcc() {
+    if (Usable(s_.ecc_uncorrected_volatile)) {
+      Measure("gpu_ecc_errors", static_cast<double>(s_.ecc_uncorrected_volatile.value),
+              {{"type", "uncorrected"}, {"counter", "volatile"}});
+    }
+    if (Usable(s_.ecc_uncorrected_aggregate)) {
+      Measure("gpu_ecc_errors", static_cast<double>(s_.ecc_uncorrected_aggregate.value),
+              {{"type", "uncorrected"}, {"counter", "aggregate"}});
+    }
+    if (Usable(s_.ecc_corrected_volatile)) {
+      Measure("gpu_ecc_errors", static_cast<double>(s_.ecc_corrected_volatile.value),
+              {{"type", "corrected"}, {"counter", "volatile"}});
+    }
+    if (!Usable(s_.ecc_uncorrected_volatile)) return;
+    const uint64_t allowed = static_cast<uint64_t>(
+        gpu_ && gpu_->ecc_uncorrectable_max ? *gpu_->ecc_uncorrectable_max : 0);
+    if (s_.ecc_uncorrected_volatile.value > allowed) {
+      Add(codes::kGpuEccUncorrectable,
+          "GPU " + s_.bus_id + " has " + std::to_string(s_.ecc_uncorrected_volatile.value) +
+              " uncorrectable ECC errors since its last reset",
+          {{Nvml("nvmlDeviceGetTotalEccErrors(UNCORRECTED, VOLATILE)"),
+            std::to_string(s_.ecc_uncorrected_volatile.value), "<= " + std::to_string(allowed)}});
+    }
+  }
+
+  void CheckMemoryRetirement() {
+    if (Usable(s_.remapped_rows)) {
+      const RemappedRows& rows = s_.remapped_rows.value;
+      Measure("gpu_remapped_rows", rows.correctable, {{"cause", "correctable"}});
+      Measure("gpu_remapped_rows", rows.uncorrectable, {{"cause", "uncorrectable"}});
+      Measure("gpu_row_remap_pending", rows.pending ? 1 : 0);
+      Measure("gpu_row_remap_failure", rows.failure ? 1 : 0);
+      const std::string counts = std::to_string(rows.correctable) + " correctable, " +
+                                 std::to_string(rows.uncorrectable) +
+                                 " uncorrectable rows remapped";
+      if (rows.failure) {
+        Add(codes::kGpuRowRemapFailure,
+            "row remapping failed on GPU " + s_.bus_id + ": no spare rows left (" + counts + ")",
+            {{Nvml("nvmlDeviceGetRemappedRows"), "failureOccurred=1", "failureOccurred=0"}});
+      }
+      if (rows.pending) {
+        Add(codes::kGpuRowRemapPending,
+            "GPU " + s_.bus_id + " has a row remapping pending; a GPU reset applies it (" + counts +
+                ")",
+            {{Nvml("nvmlDeviceGetRemappedRows"), "isPending=1", "isPending=0"}});
+      }
+      return;
+    }
+    // Before Ampere: dynamic page retirement.
+    if (Usable(s_.retired_pages_pending)) {
+      Measure("gpu_retired_pages_pending", s_.retired_pages_pending.value ? 1 : 0);
+      if (s_.retired_pages_pending.value) {
+        Add(codes::kGpuRetiredPagesPending,
+            "GPU " + s_.bus_id + " has memory pages pending retirement; a reset retires them",
+            {{Nvml("nvmlDeviceGetRetiredPagesPendingStatus"), "pending", "not pending"}});
+      }
+    }
+    if (Usable(s_.retired_pages_sbe) && Usable(s_.retired_pages_dbe)) {
+      Measure("gpu_retired_pages", s_.retired_pages_sbe.value, {{"cause", "multiple_sbe"}});
+      Measure("gpu_retired_pages", s_.retired_pages_dbe.value, {{"cause", "dbe"}});
+      const unsigned total = s_.retired_pages_sbe.value + s_.retired_pages_dbe.value;
+      if (total > kMaxRetiredPages) {
+        Add(codes::kGpuRetiredPagesLimit,
+            "GPU " + s_.bus_id + " has retired " + std::to_string(total) + " memory pages",
+            {{Nvml("nvmlDeviceGetRetiredPages"),
+              std::to_string(s_.retired_pages_sbe.value) + " single-bit + " +
+                  std::to_string(s_.retired_pages_dbe.value) + " double-bit",
+              "<= " + std::to_string(kMaxRetiredPages)}});
+      }
+    }
+  }
+
+  bool Idle() const {
+    const bool idle_reason =
+        Usable(s_.clock_event_reasons) && (s_.clock_event_reasons.value & nvml::kClocksGpuIdle);
+    const bool low_pstate = Usable(s_.performance_state) && s_.performance_state.value > 2 &&
+                            s_.performance_state.value != nvml::kPstateUnknown;
+    return idle_reason || low_pstate;
+  }
+
+  void CheckPcie() {
+    if (Usable(s_.pcie_generation)) {
+      Measure("gpu_pcie_link_generation", s_.pcie_generation.value, {{"state", "current"}});
+    }
+    if (Usable(s_.pcie_max_generation)) {
+      Measure("gpu_pcie_link_generation", s_.pcie_max_generation.value, {{"state", "max"}});
+    }
+    if (Usable(s_.pcie_width)) {
+      Measure("gpu_pcie_link_width", s_.pcie_width.value, {{"state", "current"}});
+    }
+    if (Usable(s_.pcie_max_width)) {
+      Measure("gpu_pcie_link_width", s_.pcie_max_width.value, {{"state", "max"}});
+    }
+    const std::string link = "GPU " + s_.bus_id + " PCIe link";
+    // Width: a link that trained narrow stays narrow until it retrains.
+    if (Usable(s_.pcie_width) && Usable(s_.pcie_max_width) &&
+        s_.pcie_width.value < s_.pcie_max_width.value) {
+      Add(codes::kGpuPcieLinkDegraded,
+          link + " runs at x" + std::to_string(s_.pcie_width.value) + " of x" +
+              std::to_string(s_.pcie_max_width.value),
+          {{Nvml("nvmlDeviceGetCurrPcieLinkWidth"), "x" + std::to_string(s_.pcie_width.value),
+            "x" + std::to_string(s_.pcie_max_width.value)}});
+    } else if (gpu_ && gpu_->pcie_width && Usable(s_.pcie_width) &&
+               static_cast<int>(s_.pcie_width.value) < *gpu_->pcie_width) {
+      Add(codes::kGpuPcieLinkDegraded,
+          link + " runs at x" + std::to_string(s_.pcie_width.value) + ", profile expects x" +
+              std::to_string(*gpu_->pcie_width),
+          {{Nvml("nvmlDeviceGetCurrPcieLinkWidth"), "x" + std::to_string(s_.pcie_width.value),
+            "x" + std::to_string(*gpu_->pcie_width)}});
+    }
+    // Capability: what GPU and slot negotiated at most, against the profile.
+    if (gpu_ && gpu_->pcie_generation && Usable(s_.pcie_max_generation) &&
+        static_cast<int>(s_.pcie_max_generation.value) < *gpu_->pcie_generation) {
+      Add(codes::kGpuPcieLinkDegraded,
+          link + " can reach only Gen" + std::to_string(s_.pcie_max_generation.value) +
+              ", profile expects Gen" + std::to_string(*gpu_->pcie_generation),
+          {{Nvml("nvmlDeviceGetMaxPcieLinkGeneration"),
+            "Gen" + std::to_string(s_.pcie_max_generation.value),
+            "Gen" + std::to_string(*gpu_->pcie_generation)}});
+      return;
+    }
+    if (!Usable(s_.pcie_generation) || !Usable(s_.pcie_max_generation) ||
+        s_.pcie_generation.value >= s_.pcie_max_generation.value) {
+      return;
+    }
+    if (Idle()) {
+      result_.notes.push_back(link + " at Gen" + std::to_string(s_.pcie_generation.value) +
+                              " of Gen" + std::to_string(s_.pcie_max_generation.value) +
+                              " while idle: not judged (idle GPUs lower the link speed)");
+      return;
+    }
+    Add(codes::kGpuPcieLinkDegraded,
+        link + " runs at Gen" + std::to_string(s_.pcie_generation.value) + " of Gen" +
+            std::to_string(s_.pcie_max_generation.value) + " while busy",
+        {{Nvml("nvmlDeviceGetCurrPcieLinkGeneration"),
+          "Gen" + std::to_string(s_.pcie_generation.value) + " (performance state P" +
+              std::to_string(s_.performance_state.value) + ")",
+          "Gen" + std::to_string(s_.pcie_max_generation.value)}});
+  }
+
+  void CheckNvlinks() {
+    int present = 0;
+    int active = 0;
+    std::vector<std::string> down;
+    for (std::size_t link = 0; link < s_.nvlink_returns.size(); ++link) {
+      if (s_.nvlink_returns[link] != nvml::kSuccess) continue;
+      ++present;
+      if (s_.nvlink_active[link]) {
+        ++active;
+      } else {
+        down.push_back(std::to_string(link));
+      }
+    }
+    if (present == 0 && !(gpu_ && gpu_->nvlink_count)) return;
+    Measure("gpu_nvlinks", present, {{"state", "present"}});
+    Measure("gpu_nvlinks", active, {{"state", "active"}});
+    const int expected = gpu_ && gpu_->nvlink_count ? *gpu_->nvlink_count : present;
+    if (active >= expected && down.empty()) return;
+    std::string message = "GPU " + s_.bus_id + " has " + std::to_string(active) + " of " +
+                          std::to_string(expected) + " NVLinks active";
+    if (!down.empty()) message += " (inactive: " + JoinLimited(down, 18) + ")";
+    Add(codes::kGpuNvlinkDown, std::move(message),
+        {{Nvml("nvmlDeviceGetNvLinkState"), std::to_string(active) + " active",
+          std::to_string(expected) + " active"}});
+  }
+
+  void CheckThermal() {
+    if (Usable(s_.temperature)) Measure("gpu_temperature_celsius", s_.temperature.value);
+    if (Usable(s_.slowdown_temperature)) {
+      Measure("gpu_slowdown_temperature_celsius", s_.slowdown_temperature.value);
+    }
+    if (Usable(s_.temperature)) {
+      const unsigned t = s_.temperature.value;
+      if (Usable(s_.slowdown_temperature) && s_.slowdown_temperature.value > 0 &&
+          t >= s_.slowdown_temperature.value) {
+        Add(codes::kGpuTemperatureHigh,
+            "GPU " + s_.bus_id + " is at " + std::to_string(t) + " C, at or above its slowdown " +
+                "threshold",
+            {{Nvml("nvmlDeviceGetTemperature"), std::to_string(t) + " C",
+              "< " + std::to_string(s_.slowdown_temperature.value) + " C (slowdown)"}});
+      } else if (gpu_ && gpu_->temperature_max_celsius &&
+                 static_cast<int>(t) > *gpu_->temperature_max_celsius) {
+        Add(codes::kGpuTemperatureHigh,
+            "GPU " + s_.bus_id + " is at " + std::to_string(t) + " C, above the profile's " +
+                std::to_string(*gpu_->temperature_max_celsius) + " C",
+            {{Nvml("nvmlDeviceGetTemperature"), std::to_string(t) + " C",
+              "<= " + std::to_string(*gpu_->temperature_max_celsius) + " C"}});
+      }
+    }
+    if (!Usable(s_.clock_event_reasons)) return;
+    struct Reason {
+      uint64_t bit;
+      const char* label;
+      const char* text;
+    };
+    static constexpr Reason kReasons[] = {
+        {nvml::kClocksHwSlowdown, "hw_slowdown", "hardware slowdown"},
+        {nvml::kClocksHwThermalSlowdown, "hw_thermal_slowdown", "hardware thermal slowdown"},
+        {nvml::kClocksHwPowerBrakeSlowdown, "hw_power_brake_slowdown", "power brake"},
+        {nvml::kClocksSwThermalSlowdown, "sw_thermal_slowdown", "software thermal slowdown"},
+    };
+    std::vector<std::string> active;
+    for (const Reason& reason : kReasons) {
+      const bool on = (s_.clock_event_reasons.value & reason.bit) != 0;
+      Measure("gpu_clock_event_active", on ? 1 : 0, {{"reason", reason.label}});
+      if (on) active.push_back(reason.text);
+    }
+    if (Usable(s_.performance_state)) Measure("gpu_performance_state", s_.performance_state.value);
+    if (active.empty()) return;
+    char mask[32];
+    std::snprintf(mask, sizeof mask, "0x%llx",
+                  static_cast<unsigned long long>(s_.clock_event_reasons.value));
+    Add(codes::kGpuClockSlowdown,
+        "GPU " + s_.bus_id + " clocks are held down: " + JoinLimited(active),
+        {{Nvml("nvmlDeviceGetCurrentClocksEventReasons"), mask, "no slowdown reasons"}});
+  }
+
+  void CheckRecoveryAction() {
+    if (!Usable(s_.recovery_action)) return;
+    const unsigned value = s_.recovery_action.value;
+    Measure("gpu_recovery_action", value);
+    if (value == nvml::kRecoveryNone) return;
+    Action action = Action::kDrain;
+    std::string what;
+    switch (value) {
+      case nvml::kRecoveryGpuReset:
+        action = Action::kResetGpu;
+        what = "a GPU reset";
+        break;
+      case nvml::kRecoveryNodeReboot:
+        action = Action::kReboot;
+        what = "a node reboot";
+        break;
+      case nvml::kRecoveryDrainP2p:
+        what = "draining peer-to-peer traffic";
+        break;
+      case nvml::kRecoveryDrainAndReset:
+        action = Action::kResetGpu;
+        what = "drain and reset";
+        break;
+      default:
+        what = "recovery action " + std::to_string(value) + " (unknown to nodehealth)";
+    }
+    Finding finding = MakeFinding(
+        codes::kGpuRecoveryAction, entity_, "the driver asks for " + what + " on GPU " + s_.bus_id,
+        {{Nvml("nvmlDeviceGetFieldValues(NVML_FI_DEV_GET_GPU_RECOVERY_ACTION)"),
+          std::to_string(value), "0 (none)"}});
+    finding.action = action;
+    result_.findings.push_back(std::move(finding));
+  }
+
+  void CheckFabric() {
+    if (!Usable(s_.fabric)) return;
+    const FabricState& f = s_.fabric.value;
+    if (f.state == nvml::kFabricStateNotSupported) return;
+    Measure("gpu_fabric_state", f.state);
+    if (f.state == nvml::kFabricStateCompleted && f.status == nvml::kSuccess) return;
+    static constexpr const char* kStates[] = {"not supported", "not started", "in progress",
+                                              "completed"};
+    const std::string state = f.state < 4 ? kStates[f.state] : std::to_string(f.state);
+    std::string observed = state;
+    if (f.state == nvml::kFabricStateCompleted)
+      observed += ", status " + DescribeNvmlReturn(f.status);
+    Add(codes::kGpuFabricNotReady,
+        "GPU " + s_.bus_id + " fabric registration is " + observed +
+            ": CUDA cannot use it until Fabric Manager completes it",
+        {{Nvml("nvmlDeviceGetGpuFabricInfo"), observed, "completed, NVML_SUCCESS"}});
+  }
+
+  const GpuHealthSample& s_;
+  const GpuExpectations* gpu_;
+  std::string entity_;
+  ProbeResult& result_;
+};
+
+}  // namespace
+
+GpuHealthSample SampleGpuHealth(platform::NvmlLibrary& lib, const NvmlGpu& gpu) {
+  GpuHealthSample s;
+  s.bus_id = gpu.bus_id;
+  s.name = gpu.name;
+  nvml::Device d = gpu.handle;
+  s.architecture.r = lib.DeviceGetArchitecture(d, &s.architecture.value);
+  bool ecc_pending = false;
+  s.ecc_enabled.r = lib.DeviceGetEccMode(d, &s.ecc_enabled.value, &ecc_pending);
+  if (!s.ecc_enabled.ok() || s.ecc_enabled.value) {
+    s.ecc_uncorrected_volatile.r = lib.DeviceGetTotalEccErrors(
+        d, nvml::kMemoryErrorUncorrected, nvml::kVolatileEcc, &s.ecc_uncorrected_volatile.value);
+    s.ecc_uncorrected_aggregate.r = lib.DeviceGetTotalEccErrors(
+        d, nvml::kMemoryErrorUncorrected, nvml::kAggregateEcc, &s.ecc_uncorrected_aggregate.value);
+    s.ecc_corrected_volatile.r = lib.DeviceGetTotalEccErrors(
+        d, nvml::kMemoryErrorCorrected, nvml::kVolatileEcc, &s.ecc_corrected_volatile.value);
+  } else {
+    s.ecc_uncorrected_volatile.r = nvml::kErrorNotSupported;  // ECC off: no counters
+  }
+  RemappedRows& rows = s.remapped_rows.value;
+  s.remapped_rows.r = lib.DeviceGetRemappedRows(d, &rows.correctable, &rows.uncorrectable,
+                                                &rows.pending, &rows.failure);
+  if (!s.remapped_rows.ok()) {
+    s.retired_pages_pending.r =
+        lib.DeviceGetRetiredPagesPendingStatus(d, &s.retired_pages_pending.value);
+    s.retired_pages_sbe.r =
+        lib.DeviceGetRetiredPageCount(d, nvml::kRetiredMultipleSbe, &s.retired_pages_sbe.value);
+    s.retired_pages_dbe.r =
+        lib.DeviceGetRetiredPageCount(d, nvml::kRetiredDbe, &s.retired_pages_dbe.value);
+  }
+  s.pcie_generation.r = lib.DeviceGetCurrPcieLinkGeneration(d, &s.pcie_generation.value);
+  s.pcie_width.r = lib.DeviceGetCurrPcieLinkWidth(d, &s.pcie_width.value);
+  s.pcie_max_generation.r = lib.DeviceGetMaxPcieLinkGeneration(d, &s.pcie_max_generation.value);
+  s.pcie_max_width.r = lib.DeviceGetMaxPcieLinkWidth(d, &s.pcie_max_width.value);
+  s.pcie_device_max_generation.r =
+      lib.DeviceGetGpuMaxPcieLinkGeneration(d, &s.pcie_device_max_generation.value);
+  s.performance_state.r = lib.DeviceGetPerformanceState(d, &s.performance_state.value);
+  for (unsigned link = 0; link < nvml::kNvlinkMaxLinks; ++link) {
+    bool active = false;
+    const nvml::Return r = lib.DeviceGetNvLinkState(d, link, &active);
+    s.nvlink_returns.push_back(r);
+    s.nvlink_active.push_back(active);
+    // No NVLink support at all: asking for 17 more links only repeats the answer.
+    if (link == 0 && (r == nvml::kErrorNotSupported || r == nvml::kErrorFunctionNotFound)) break;
+  }
+  s.temperature.r = lib.DeviceGetTemperature(d, &s.temperature.value);
+  s.slowdown_temperature.r =
+      lib.DeviceGetTemperatureThreshold(d, nvml::kThresholdSlowdown, &s.slowdown_temperature.value);
+  s.clock_event_reasons.r = lib.DeviceGetCurrentClocksEventReasons(d, &s.clock_event_reasons.value);
+  std::vector<nvml::FieldValue> fields(1);
+  fields[0] = {};
+  fields[0].field_id = nvml::kFieldGpuRecoveryAction;
+  const nvml::Return fr = lib.DeviceGetFieldValues(d, &fields);
+  if (fr != nvml::kSuccess) {
+    s.recovery_action.r = fr;
+  } else if (fields[0].nvml_return != nvml::kSuccess) {
+    s.recovery_action.r = fields[0].nvml_return;
+  } else {
+    s.recovery_action.r = nvml::kSuccess;
+    switch (fields[0].value_type) {
+      case nvml::kValueTypeUnsignedLongLong:
+        s.recovery_action.value = static_cast<unsigned>(fields[0].value.ull);
+        break;
+      case nvml::kValueTypeSignedLongLong:
+        s.recovery_action.value = static_cast<unsigned>(fields[0].value.sll);
+        break;
+      case nvml::kValueTypeUnsignedLong:
+        s.recovery_action.value = static_cast<unsigned>(fields[0].value.ul);
+        break;
+      default:
+        s.recovery_action.value = fields[0].value.ui;
+    }
+  }
+  s.fabric.r = lib.DeviceGetGpuFabricState(d, &s.fabric.value.state, &s.fabric.value.status);
+  return s;
+}
+
+ProbeResult EvaluateGpuHealth(const NodeInventory& inventory, const Profile* profile,
+                              const std::optional<GpuHealthNvmlView>& nvml_view) {
+  ProbeResult result;
+  result.name = "gpu_health";
+  const bool expects_gpus = profile && profile->gpu.count.value_or(0) > 0;
+  if (!inventory.HasNvidiaSigns() && !expects_gpus) {
+    MarkSkipped(result, "no NVIDIA GPU on this node and the profile expects none");
+    return result;
+  }
+  if (!nvml_view) {
+    MarkUndecided(result, codes::kProbeError, "node", "NVML is not configured for this run");
+    return result;
+  }
+  if (nvml_view->status != platform::NvmlCallStatus::kOk) {
+    MarkNvmlTimeout(result, nvml_view->status, nvml_view->stuck_in);
+    return result;
+  }
+  if (!nvml_view->startup.ready()) {
+    MarkUndecided(
+        result, codes::kProbeError, "node",
+        "GPU health cannot be read without NVML: " + DescribeNvmlStartup(nvml_view->startup),
+        {{"nvml", DescribeNvmlStartup(nvml_view->startup), "NVML ready"}});
+    return result;
+  }
+  if (nvml_view->list.count_return != nvml::kSuccess) {
+    MarkUndecided(result, codes::kProbeError, "node",
+                  "nvmlDeviceGetCount failed: " + DescribeNvmlReturn(nvml_view->list.count_return));
+    return result;
+  }
+  for (const GpuHealthSample& sample : nvml_view->samples) {
+    GpuJudge(sample, profile, result).Run();
+  }
+  FinalizeVerdict(result);
+  return result;
+}
+
+const ProbeInfo& GpuHealthProbe::info() const {
+  static const ProbeInfo kInfo{
+      .name = "gpu_health",
+      .kind = ProbeKind::kPassive,
+      .summary =
+          "ECC, row remapping, PCIe link, NVLinks, temperature, clock events, recovery "
+          "action and fabric state of each GPU",
+      .reads = {"NVML: ECC, remapped rows, retired pages, PCIe, NVLink, temperature, clock "
+                "events, field values, fabric info"},
+      .codes = {codes::kGpuEccUncorrectable, codes::kGpuRowRemapPending, codes::kGpuRowRemapFailure,
+                codes::kGpuRetiredPagesPending, codes::kGpuRetiredPagesLimit,
+                codes::kGpuPcieLinkDegraded, codes::kGpuNvlinkDown, codes::kGpuTemperatureHigh,
+                codes::kGpuClockSlowdown, codes::kGpuRecoveryAction, codes::kGpuFabricNotReady,
+                codes::kGpuLost, codes::kProbeTimeout, codes::kProbeError},
+      .timeout = std::chrono::seconds(10),
+  };
+  return kInfo;
+}
+
+ProbeResult GpuHealthProbe::Run(const ProbeContext& context) const {
+  std::optional<GpuHealthNvmlView> view;
+  const bool expects_gpus = context.profile && context.profile->gpu.count.value_or(0) > 0;
+  if (context.nvml != nullptr && (context.inventory.HasNvidiaSigns() || expects_gpus)) {
+    auto outcome =
+        context.nvml->Run<GpuHealthNvmlView>(context.deadline, [](platform::NvmlSession& session) {
+          GpuHealthNvmlView v;
+          v.startup = session.startup();
+          if (!v.startup.ready()) return v;
+          v.list = ListNvmlGpus(*session.library());
+          for (const NvmlGpu& gpu : v.list.gpus) {
+            if (!gpu.opened() || gpu.bus_id.empty()) continue;  // gpu_presence names these
+            v.samples.push_back(SampleGpuHealth(*session.library(), gpu));
+          }
+          return v;
+        });
+    view.emplace(std::move(outcome.value));
+    view->status = outcome.status;
+    view->stuck_in = outcome.stuck_in;
+  }
+  return EvaluateGpuHealth(context.inventory, context.profile, view);
+}
+
+}  // namespace nodehealth

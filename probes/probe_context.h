@@ -1,0 +1,27 @@
+// ProbeContext: everything a probe may touch, and nothing else (GUIDE.md). Built once per run by
+// the runner; probes receive it by const reference and may share it across threads.
+#pragma once
+
+#include <string>
+
+#include "probes/gpu_common/node_inventory.h"
+#include "probes/platform/deadline.h"
+#include "probes/platform/file_system.h"
+#include "probes/platform/nvml_runtime.h"
+#include "probes/profile.h"
+
+namespace nodehealth {
+
+struct ProbeContext {
+  const platform::FileSystem& fs;
+  // NVML, or nullptr when the run has no NVML at all (tests of sysfs-only logic).
+  platform::NvmlRuntime* nvml = nullptr;
+  // What the node must have; nullptr in observe-only mode.
+  const Profile* profile = nullptr;
+  // Facts shared by several probes (PCI GPUs, driver files), gathered once per run.
+  const NodeInventory& inventory;
+  // This probe's deadline (already capped by the run's).
+  platform::Deadline deadline = platform::Deadline::Never();
+};
+
+}  // namespace nodehealth

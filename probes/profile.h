@@ -1,0 +1,64 @@
+// Profile: what a node must have (CONTRACT.md "Profile"). Every expectation is optional: a key the
+// profile leaves out is not checked. Loaded from TOML by agent/profile_loader; probes only read it.
+//
+// Thread safety: immutable after loading; shared read-only between probe threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nodehealth {
+
+// How `--profile auto` recognises the node. Every condition given must hold; the profile with the
+// most conditions wins. Conditions are chosen so that a node that lost a GPU still matches (vCPU
+// count and DMI identify a cloud VM size even when a GPU fell off the bus).
+struct ProfileMatch {
+  std::vector<std::string> dmi_sys_vendor;    // any of these, exact (trimmed)
+  std::vector<std::string> dmi_product_name;  // any of these; '*' wildcards allowed
+  std::optional<int> cpu_count;               // logical CPUs online
+  std::vector<uint32_t> gpu_pci_device_ids;   // at least one NVIDIA GPU with one of these ids
+  std::optional<bool> infiniband;             // an InfiniBand port exists / does not
+
+  bool empty() const {
+    return dmi_sys_vendor.empty() && dmi_product_name.empty() && !cpu_count &&
+           gpu_pci_device_ids.empty() && !infiniband;
+  }
+};
+
+struct GpuExpectations {
+  std::optional<int> count;
+  std::optional<std::string> model;  // substring of the NVML (or PCI table) name, e.g. "H100"
+  std::optional<std::string> driver_version_min;  // dotted numeric, inclusive
+  std::optional<std::string> driver_version_max;  // dotted numeric, inclusive
+  std::optional<std::string> cuda_version_min;    // major.minor the driver supports
+  std::optional<int> pcie_generation;             // minimum link generation the GPU must train at
+  std::optional<int> pcie_width;                  // minimum link width
+  std::optional<int> nvlink_count;                // NVLinks up per GPU
+  std::optional<bool> fabric_manager;  // NVSwitch system: Fabric Manager must run, same version
+  std::optional<int64_t> ecc_uncorrectable_max;  // volatile uncorrectable errors allowed (0)
+  std::optional<int> temperature_max_celsius;    // warn above this even below slowdown
+};
+
+struct InfinibandExpectations {
+  std::optional<int> port_count;
+  std::optional<double> rate_gbps;
+};
+
+struct TopologyExpectations {
+  std::optional<int> numa_nodes;
+};
+
+struct Profile {
+  std::string name;
+  std::string description;
+  std::vector<std::string> sources;  // where the numbers come from
+  std::string path;                  // file it was loaded from
+  ProfileMatch match;
+  GpuExpectations gpu;
+  InfinibandExpectations infiniband;
+  TopologyExpectations topology;
+};
+
+}  // namespace nodehealth
