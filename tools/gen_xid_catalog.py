@@ -63,7 +63,8 @@ def rows(xlsx, sheet):
 def main():
     out = []
     for row in rows(sys.argv[1], 1):
-        if len(row) < 10 or row[0] != "XID":
+        row = row + [""] * (12 - len(row))  # trailing empty cells are not stored
+        if row[0] != "XID":
             continue
         code = int(row[1])
         mnemonic = row[2].split("/")[0].strip()

@@ -55,8 +55,12 @@ std::string DescribeNvmlReturn(nvml::Return value) {
 std::string DescribeNvmlStartup(const platform::NvmlStartup& startup) {
   if (!startup.loaded) return startup.load_error;
   if (startup.init_return != nvml::kSuccess) {
+    // nvmlErrorString's text ("Driver Not Loaded") adds to the code's name; a library that
+    // returns the name itself adds nothing.
+    const bool adds =
+        !startup.init_error.empty() && startup.init_error != nvml::ReturnName(startup.init_return);
     return "nvmlInit: " + DescribeNvmlReturn(startup.init_return) +
-           (startup.init_error.empty() ? "" : ": " + startup.init_error);
+           (adds ? ": " + startup.init_error : "");
   }
   return "NVML ready (" + startup.loaded_file + ")";
 }

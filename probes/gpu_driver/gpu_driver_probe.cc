@@ -210,7 +210,7 @@ void CheckProfileVersions(const GpuExpectations& gpu, const std::string& driver,
           MakeFinding(codes::kGpuDriverVersionMismatch, "node",
                       "driver " + driver + " is outside the profile's range (" + range() + ")",
                       {VersionEvidence(driver_source, driver, range())}));
-      return;
+      break;
     }
   }
   if (gpu.cuda_version_min && n && n->cuda_version_return == nvml::kSuccess) {

@@ -9,9 +9,9 @@ namespace {
 
 namespace nvml = platform::nvml;
 
-// More retired pages than this means the retirement table is effectively full (DCGM
-// dcgmlib/dcgm_gpu_hardware_limits.h, DCGM_LIMIT_MAX_RETIRED_PAGES, "updated to match the field
-// diag").
+// This many retired pages (single- plus double-bit) fails the GPU: DCGM's health check and
+// diagnostic fail at `total >= DCGM_LIMIT_MAX_RETIRED_PAGES`, 63 since it was "updated to match the
+// field diag" (dcgmlib/dcgm_gpu_hardware_limits.h).
 constexpr unsigned kMaxRetiredPages = 63;
 
 bool Unsupported(nvml::Return r) {
@@ -169,13 +169,13 @@ class GpuJudge {
       Measure("gpu_retired_pages", s_.retired_pages_sbe.value, {{"cause", "multiple_sbe"}});
       Measure("gpu_retired_pages", s_.retired_pages_dbe.value, {{"cause", "dbe"}});
       const unsigned total = s_.retired_pages_sbe.value + s_.retired_pages_dbe.value;
-      if (total > kMaxRetiredPages) {
+      if (total >= kMaxRetiredPages) {
         Add(codes::kGpuRetiredPagesLimit,
             "GPU " + s_.bus_id + " has retired " + std::to_string(total) + " memory pages",
             {{Nvml("nvmlDeviceGetRetiredPages"),
               std::to_string(s_.retired_pages_sbe.value) + " single-bit + " +
                   std::to_string(s_.retired_pages_dbe.value) + " double-bit",
-              "<= " + std::to_string(kMaxRetiredPages)}});
+              "< " + std::to_string(kMaxRetiredPages)}});
       }
     }
   }

@@ -5,7 +5,7 @@
 //     allowance (0 by default): gpu_ecc_uncorrectable;
 //   * row remapping (Ampere and later): pending -> gpu_row_remap_pending, failure ->
 //     gpu_row_remap_failure; page retirement (before Ampere): pending ->
-//     gpu_retired_pages_pending, more than 63 pages retired (DCGM's limit) ->
+//     gpu_retired_pages_pending, 63 or more pages retired (DCGM's limit) ->
 //     gpu_retired_pages_limit;
 //   * PCIe link: width below the maximum or the profile, generation below the maximum under load,
 //     maximum generation below the profile: gpu_pcie_link_degraded. An idle GPU lowers its link

@@ -88,7 +88,13 @@ void CompareWithNvml(const NodeInventory& inventory, const std::vector<PciDevice
       continue;
     }
     if (gpu.bus_id.empty()) continue;
-    if (inventory.nvidia_pci && inventory.nvidia_pci->unreadable.empty() &&
+    // An NVIDIA function whose class could not be read may be this GPU: probe_error covers it.
+    const bool unclassified =
+        inventory.nvidia_pci &&
+        std::any_of(
+            inventory.nvidia_pci->devices.begin(), inventory.nvidia_pci->devices.end(),
+            [&](const PciDevice& d) { return d.bus_id == gpu.bus_id && d.class_code == 0; });
+    if (inventory.nvidia_pci && inventory.nvidia_pci->unreadable.empty() && !unclassified &&
         !pci_ids.contains(gpu.bus_id)) {
       result.findings.push_back(
           MakeFinding(codes::kGpuMissing, GpuEntity(gpu.bus_id),

@@ -61,12 +61,13 @@ void ReportXids(const XidTally& tally, std::string_view source, ProbeResult& res
 
   for (const auto& [key, entry] : tally.entries()) {
     const bool solo = xids_by_gpu[entry.bus_id].size() == 1;
-    // XID 154 states the current recovery action: its latest line counts. XID 45 depends on
-    // whether other XIDs hit the same GPU.
+    // XID 154 states the current recovery action: its latest line counts. XIDs 45 and 48 depend
+    // on whether other XIDs hit the same GPU.
     const XidBucket bucket =
         FindXid(entry.xid) ? FindXid(entry.xid)->immediate : XidBucket::kUnclassified;
     XidVerdict verdict{entry.worst_action, entry.worst_reason};
-    if (bucket == XidBucket::kFollowXid154 || bucket == XidBucket::kWorkflowXid45) {
+    if (bucket == XidBucket::kFollowXid154 || bucket == XidBucket::kWorkflowXid45 ||
+        bucket == XidBucket::kWorkflowXid48) {
       verdict = ClassifyXid(entry.xid, entry.last_detail, solo);
     }
     const XidCatalogEntry* catalog = FindXid(entry.xid);
@@ -135,8 +136,8 @@ ProbeResult GpuXidProbe::Run(const ProbeContext& context) const {
                   {{"/dev/kmsg", stats.error().message, "readable"}});
     return result;
   }
-  const std::string source = stats->device ? "/dev/kmsg" : stats->source;
-  ReportXids(tally, source, result);
+  // Evidence names the node's path; under --sysroot the file read lives elsewhere on the host.
+  ReportXids(tally, "/dev/kmsg", result);
   if (stats->overwritten > 0) {
     result.notes.push_back(std::to_string(stats->overwritten) +
                            " kernel log records were overwritten while reading");

@@ -39,8 +39,8 @@ class RootedFileSystem final : public FileSystem {
  public:
   explicit RootedFileSystem(std::string root);
 
-  Expected<std::string> ReadFile(std::string_view path, std::size_t max_bytes) const override;
-  using FileSystem::ReadFile;
+  Expected<std::string> ReadFile(std::string_view path,
+                                 std::size_t max_bytes = 64 * 1024) const override;
   Expected<std::vector<std::string>> ListDir(std::string_view path) const override;
   Expected<std::string> ReadLink(std::string_view path) const override;
   bool Exists(std::string_view path) const override;

@@ -1,0 +1,242 @@
+// `nodehealth check` as operators and scripts run it: the real binary, real fixture trees, the
+// fake NVML through --nvml-library, and the exit codes of CONTRACT.md.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/run_command.h"
+#include "tests/support/test_env.h"
+
+namespace nodehealth {
+namespace {
+
+using nlohmann::json;
+using testing::FakeNvmlLibrary;
+using testing::FixtureNode;
+using testing::NodehealthBinary;
+using testing::RunCommand;
+using testing::SourceDir;
+
+struct Check {
+  testing::CommandResult run;
+  json report;
+};
+
+// Runs `nodehealth check --sysroot <node> --nvml-library <fake> --format json ARGS`.
+Check RunCheckOn(const FixtureNode& node, std::vector<std::string> args = {},
+                 std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  std::vector<std::string> argv = {
+      NodehealthBinary(), "check",
+      "--sysroot",        node.root(),
+      "--nvml-library",   FakeNvmlLibrary(),
+      "--format",         "json",
+      "--config",         SourceDir() + "/tests/fixtures/empty-config.toml"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Check c;
+  c.run = RunCommand(argv, {{"NODEHEALTH_FAKE_NVML", node.scenario()}}, timeout);
+  if (!c.run.out.empty()) c.report = json::parse(c.run.out, nullptr, /*allow_exceptions=*/false);
+  return c;
+}
+
+const json* ProbeIn(const json& report, std::string_view name) {
+  for (const json& p : report["probes"]) {
+    if (p["name"] == name) return &p;
+  }
+  return nullptr;
+}
+
+TEST(CheckCommandTest, NodeWithoutGpusSaysSoAndPasses) {
+  FixtureNode node("no-gpu.toml");
+  Check c = RunCheckOn(node);
+  EXPECT_EQ(c.run.exit_code, 0) << c.run.err;
+  EXPECT_EQ(c.report["verdict"], "pass");
+  EXPECT_TRUE(c.report["profile"].is_null());
+  EXPECT_EQ(c.report["node"], "cpu-01");
+  EXPECT_EQ(c.report["summary"].get<std::string>().substr(0, 37),
+            "No NVIDIA GPU found on this node (no ");
+  EXPECT_NE(c.report["profile_selection"]["reason"].get<std::string>().find(
+                "auto: no shipped profile matches"),
+            std::string::npos);
+  ASSERT_EQ(c.report["probes"].size(), 4u);
+  for (const json& p : c.report["probes"]) EXPECT_EQ(p["verdict"], "skip") << p["name"];
+
+  testing::CommandResult table =
+      RunCommand({NodehealthBinary(), "check", "--sysroot", node.root(), "--format", "table"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("No NVIDIA GPU found on this node"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("profile: none (observe-only)"), std::string::npos);
+  EXPECT_NE(table.out.find("VERDICT PASS: no drain recommended"), std::string::npos);
+}
+
+TEST(CheckCommandTest, PlainCheckOnThisMachineNeedsNoOptions) {
+  testing::CommandResult run = RunCommand({NodehealthBinary(), "check", "--format", "json"});
+  // Whatever this machine is, a plain check evaluates it (0 or 1), never "bad usage" (2).
+  EXPECT_TRUE(run.exit_code == 0 || run.exit_code == 1) << run.exit_code << "\n" << run.err;
+  json report = json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << run.out;
+  EXPECT_EQ(report["schema_version"], 1);
+  EXPECT_EQ(report["mode"], "check");
+}
+
+TEST(CheckCommandTest, FaultsDrainWithTheRightReasonsAndExit1) {
+  FixtureNode node("fault-xid48.toml");
+  testing::TempDir out;
+  const std::string output = out.path() + "/report.json";
+  Check c = RunCheckOn(node, {"--profile", "none", "--output", output});
+  EXPECT_EQ(c.run.exit_code, 1) << c.run.err;
+  EXPECT_EQ(c.report["verdict"], "fail");
+  EXPECT_EQ(c.report["drain"]["recommended"], true);
+  EXPECT_EQ(c.report["drain"]["action"], "reset_gpu");
+  std::set<std::string> reasons;
+  for (const json& r : c.report["drain"]["reasons"]) {
+    reasons.insert(r["code"].get<std::string>() + " " + r["entity"].get<std::string>());
+  }
+  EXPECT_EQ(reasons, (std::set<std::string>{"gpu_ecc_uncorrectable gpu/0000:19:00.0",
+                                            "gpu_row_remap_pending gpu/0000:19:00.0",
+                                            "gpu_xid gpu/0000:19:00.0"}));
+  std::ifstream written(output);
+  json from_file = json::parse(written, nullptr, false);
+  EXPECT_EQ(from_file, c.report);  // --output holds the same report
+}
+
+TEST(CheckCommandTest, HungNvmlEndsWithinTheTimeoutAndNamesTheCall) {
+  FixtureNode node("fault-nvml-hang.toml");
+  Check c = RunCheckOn(node, {"--timeout", "3"}, std::chrono::seconds(30));
+  EXPECT_FALSE(c.run.timed_out);
+  EXPECT_LT(c.run.seconds, 3 + 5.0);  // CONTRACT.md: --timeout + 5 s at most
+  EXPECT_EQ(c.run.exit_code, 1) << c.run.err;
+  const json* health = ProbeIn(c.report, "gpu_health");
+  ASSERT_NE(health, nullptr);
+  EXPECT_EQ((*health)["verdict"], "error");
+  EXPECT_EQ((*health)["findings"][0]["code"], "probe_timeout");
+  EXPECT_NE((*health)["error"].get<std::string>().find("nvmlDeviceGetRemappedRows"),
+            std::string::npos)
+      << (*health)["error"];
+  // The probes that finished before NVML hung still report.
+  EXPECT_EQ((*ProbeIn(c.report, "gpu_xid"))["verdict"], "pass");
+}
+
+TEST(CheckCommandTest, NvmlHangingInInitDoesNotHangTheRun) {
+  FixtureNode node("hgx-h100-xe9680.toml");
+  // The scenario file is this node's; add a global hang through a derived scenario.
+  testing::TempDir dir;
+  const std::string scenario = dir.path() + "/hang-init.toml";
+  std::ofstream(scenario) << "extends = \"" << node.scenario()
+                          << "\"\n[nvml]\nhang = \"nvmlInit_v2\"\n";
+  testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "check", "--sysroot", node.root(), "--nvml-library",
+                  FakeNvmlLibrary(), "--format", "json", "--timeout", "2", "--profile", "none"},
+                 {{"NODEHEALTH_FAKE_NVML", scenario}}, std::chrono::seconds(30));
+  EXPECT_LT(run.seconds, 2 + 5.0);
+  EXPECT_EQ(run.exit_code, 1);
+  json report = json::parse(run.out);
+  for (const char* probe : {"gpu_presence", "gpu_driver", "gpu_health"}) {
+    EXPECT_EQ((*ProbeIn(report, probe))["findings"][0]["code"], "probe_timeout") << probe;
+  }
+  EXPECT_NE((*ProbeIn(report, "gpu_health"))["error"].get<std::string>().find("nvmlInit_v2"),
+            std::string::npos);
+}
+
+TEST(CheckCommandTest, AutoProfileOnAzure) {
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  Check c = RunCheckOn(node);
+  EXPECT_EQ(c.report["profile"], "azure-nd96isr-h100-v5") << c.report["profile_selection"];
+  EXPECT_EQ(c.report["profile_selection"]["requested"], "auto");
+  EXPECT_EQ(c.report["profile_selection"]["reason"].get<std::string>().substr(0, 41),
+            "auto: matched azure-nd96isr-h100-v5 on DM");
+}
+
+TEST(CheckCommandTest, InvalidProfileIsExit2WithLineAndKey) {
+  FixtureNode node("no-gpu.toml");
+  testing::TempDir dir;
+  const std::string profile = dir.path() + "/mine.toml";
+  std::ofstream(profile) << "name = \"mine\"\n[gpu]\ncuont = 8\n";
+  Check c = RunCheckOn(node, {"--profile", profile});
+  EXPECT_EQ(c.run.exit_code, 2);
+  EXPECT_EQ(c.run.err,
+            "nodehealth: invalid profile: " + profile + ":3: unknown key \"gpu.cuont\"\n");
+  EXPECT_TRUE(c.run.out.empty());
+}
+
+TEST(CheckCommandTest, BadUsageIsExit2) {
+  FixtureNode node("no-gpu.toml");
+  Check unknown_probe = RunCheckOn(node, {"--only", "gpu_presence,gpu_magic"});
+  EXPECT_EQ(unknown_probe.run.exit_code, 2);
+  EXPECT_NE(unknown_probe.run.err.find("unknown probe \"gpu_magic\""), std::string::npos);
+  EXPECT_EQ(RunCheckOn(node, {"--frobnicate"}).run.exit_code, 2);
+  EXPECT_EQ(RunCheckOn(node, {"--timeout", "-1"}).run.exit_code, 2);
+  EXPECT_EQ(RunCheckOn(node, {"--only", "gpu_xid", "--skip", "gpu_xid"}).run.exit_code, 2);
+  EXPECT_EQ(RunCommand({NodehealthBinary()}).exit_code, 2);
+  EXPECT_EQ(RunCheckOn(node, {"--profile", "no-such-machine"}).run.exit_code, 2);
+}
+
+TEST(CheckCommandTest, InvalidConfigIsExit2) {
+  FixtureNode node("no-gpu.toml");
+  testing::TempDir dir;
+  const std::string config = dir.path() + "/nodehealth.toml";
+  std::ofstream(config) << "[actions]\ngpu_xid = \"ignore\"\n";
+  testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "check", "--sysroot", node.root(), "--config", config});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find(config + ":2: \"actions.gpu_xid\" must be one of"), std::string::npos)
+      << run.err;
+  EXPECT_EQ(RunCommand({NodehealthBinary(), "check", "--config", "/nonexistent.toml"}).exit_code,
+            2);
+}
+
+TEST(CheckCommandTest, ConfigOverridesAnAction) {
+  FixtureNode node("hgx-h100-xe9680.toml");
+  Check plain = RunCheckOn(node, {"--profile", "none"});
+  EXPECT_EQ(plain.run.exit_code, 0) << plain.run.err;  // power brake warnings only
+  EXPECT_EQ(plain.report["verdict"], "warn");
+  testing::TempDir dir;
+  const std::string config = dir.path() + "/nodehealth.toml";
+  std::ofstream(config) << "[actions]\ngpu_clock_slowdown = \"drain\"\n";
+  std::vector<std::string> argv = {
+      NodehealthBinary(), "check", "--sysroot", node.root(), "--nvml-library", FakeNvmlLibrary(),
+      "--format",         "json",  "--config",  config,      "--profile",      "none"};
+  testing::CommandResult strict = RunCommand(argv, {{"NODEHEALTH_FAKE_NVML", node.scenario()}});
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_EQ(json::parse(strict.out)["drain"]["reasons"].size(), 8u);
+}
+
+TEST(CheckCommandTest, OnlySelectsProbes) {
+  FixtureNode node("fault-xid119.toml");
+  Check c = RunCheckOn(node, {"--only", "gpu_xid", "--profile", "none"});
+  EXPECT_EQ(c.run.exit_code, 1);
+  ASSERT_EQ(c.report["probes"].size(), 1u);
+  EXPECT_EQ(c.report["probes"][0]["name"], "gpu_xid");
+  Check skip = RunCheckOn(node, {"--skip", "gpu_xid,gpu_health", "--profile", "none"});
+  EXPECT_EQ(skip.report["probes"].size(), 2u);
+}
+
+TEST(CheckCommandTest, UnwritableOutputIsReported) {
+  FixtureNode node("no-gpu.toml");
+  Check c = RunCheckOn(node, {"--output", "/nonexistent-dir/report.json"});
+  EXPECT_EQ(c.run.exit_code, 2);
+  EXPECT_NE(c.run.err.find("cannot create a temporary file next to /nonexistent-dir/report.json"),
+            std::string::npos);
+}
+
+TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
+  testing::CommandResult run = RunCommand({NodehealthBinary(), "probes", "--format", "json"});
+  ASSERT_EQ(run.exit_code, 0);
+  json j = json::parse(run.out);
+  ASSERT_EQ(j["probes"].size(), 4u);
+  EXPECT_EQ(j["probes"][0]["name"], "gpu_presence");
+  EXPECT_EQ(j["probes"][0]["kind"], "passive");
+  EXPECT_EQ(j["probes"][3]["codes"][0], "gpu_xid");
+  EXPECT_GE(j["findings"].size(), 26u);
+  testing::CommandResult table = RunCommand({NodehealthBinary(), "probes", "--format", "table"});
+  EXPECT_NE(table.out.find("gpu_health (passive)"), std::string::npos);
+  testing::CommandResult version = RunCommand({NodehealthBinary(), "--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, "0.1.0\n");
+}
+
+}  // namespace
+}  // namespace nodehealth

@@ -1,0 +1,38 @@
+// The small sysfs/procfs values and version files nodehealth parses.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "probes/gpu_driver/cuda_compat.h"
+#include "probes/gpu_driver/driver_versions.h"
+#include "probes/platform/sysfs_values.h"
+
+namespace p = nodehealth::platform;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  p::ParseHexId(input);
+  p::ParseDecimal(input);
+  if (auto speed = p::ParsePcieLinkSpeed(input); speed && speed->has_value()) {
+    if (**speed < 1 || **speed > 6) std::abort();
+  }
+  if (auto cpus = p::CountCpuList(input); cpus && *cpus < 1) std::abort();
+  if (auto bus = p::NormalizePciBusId(input)) {
+    // Normalising a normalised id is the identity.
+    auto again = p::NormalizePciBusId(*bus);
+    if (!again || *again != *bus) std::abort();
+  }
+  const std::size_t half = input.size() / 2;
+  if (auto cmp = p::CompareDottedVersions(input.substr(0, half), input.substr(half))) {
+    auto reverse = p::CompareDottedVersions(input.substr(half), input.substr(0, half));
+    if (!reverse || *reverse != -*cmp) std::abort();  // antisymmetric
+  }
+  nodehealth::ParseProcDriverVersion(input);
+  nodehealth::DriverVersionFromNvmlVersion(input);
+  nodehealth::DriverVersionFromLibraryFile(input);
+  nodehealth::FindFabricManagerPackage(input);
+  if (auto cuda = nodehealth::ParseCudaVersionJson(input)) nodehealth::ToolkitDriverVersion(*cuda);
+  nodehealth::ParseCudaVersionTxt(input);
+  nodehealth::CudaVersionFromRuntimeFile(input);
+  return 0;
+}

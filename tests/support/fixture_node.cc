@@ -1,0 +1,281 @@
+#include "tests/support/fixture_node.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "tests/support/lspci_capture.h"
+#include "tests/support/scenario.h"
+#include "tests/support/smi_capture.h"
+
+#ifndef NODEHEALTH_SCENARIO_DIR
+#define NODEHEALTH_SCENARIO_DIR ""
+#endif
+
+namespace nodehealth::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Writer {
+  std::string root;
+  std::string error;
+
+  void File(const std::string& path, const std::string& content) {
+    const fs::path full = fs::path(root) / path;
+    std::error_code ec;
+    fs::create_directories(full.parent_path(), ec);
+    std::ofstream out(full, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out && error.empty()) error = "cannot write " + full.string();
+  }
+  void Dir(const std::string& path) {
+    std::error_code ec;
+    fs::create_directories(fs::path(root) / path, ec);
+  }
+  void Symlink(const std::string& path, const std::string& target) {
+    const fs::path full = fs::path(root) / path;
+    std::error_code ec;
+    fs::create_directories(full.parent_path(), ec);
+    fs::remove(full, ec);
+    fs::create_symlink(target, full, ec);
+  }
+};
+
+std::string Hex(uint32_t value, int digits) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "0x%0*x\n", digits, value);
+  return buffer;
+}
+
+struct PciEntry {
+  uint32_t vendor = 0;
+  uint32_t device = 0;
+  uint32_t class_code = 0;
+  std::optional<int> numa_node;
+  std::string max_speed, current_speed;
+  std::optional<int> max_width, current_width;
+  std::string driver;
+};
+
+std::string NormalizeBus(std::string bus) {
+  // "00000000:19:00.0" -> "0000:19:00.0"; lower case.
+  for (char& c : bus) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (bus.size() == 16 && bus.starts_with("0000")) bus = bus.substr(4);
+  return bus;
+}
+
+std::string GenerationSpeed(const std::optional<std::string>& generation) {
+  static const char* kSpeeds[] = {"",
+                                  "2.5 GT/s PCIe",
+                                  "5.0 GT/s PCIe",
+                                  "8.0 GT/s PCIe",
+                                  "16.0 GT/s PCIe",
+                                  "32.0 GT/s PCIe",
+                                  "64.0 GT/s PCIe"};
+  int g = 0;
+  if (generation) std::from_chars(generation->data(), generation->data() + generation->size(), g);
+  return g >= 1 && g <= 6 ? kSpeeds[g] : "";
+}
+
+std::optional<int> Width(const std::optional<std::string>& text) {
+  int w = 0;
+  if (!text) return std::nullopt;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), w);
+  return ec == std::errc() ? std::optional<int>(w) : std::nullopt;
+}
+
+void AddPciFromSmi(const SmiCapture& smi, std::map<std::string, PciEntry>& pci) {
+  for (const SmiGpu& gpu : smi.gpus) {
+    PciEntry e;
+    e.vendor = 0x10de;
+    e.class_code = 0x030200;
+    if (auto id = gpu.Get("PCI/Device Id"); id && id->size() > 2) {
+      uint32_t combined = 0;
+      std::from_chars(id->data() + 2, id->data() + id->size(), combined, 16);
+      e.device = combined >> 16;
+    }
+    e.current_speed = GenerationSpeed(gpu.Get("PCI/GPU Link Info/PCIe Generation/Current"));
+    e.max_speed = GenerationSpeed(gpu.Get("PCI/GPU Link Info/PCIe Generation/Max"));
+    e.current_width = Width(gpu.Get("PCI/GPU Link Info/Link Width/Current"));
+    e.max_width = Width(gpu.Get("PCI/GPU Link Info/Link Width/Max"));
+    e.driver = "nvidia";
+    pci[NormalizeBus(gpu.header_bus_id)] = e;
+  }
+}
+
+const toml::table* SubTable(const toml::table& t, std::string_view key) {
+  const toml::node* n = t.get(key);
+  return n ? n->as_table() : nullptr;
+}
+
+std::string StringOr(const toml::table* t, std::string_view key, std::string fallback = "") {
+  if (!t) return fallback;
+  return t->get_as<std::string>(key) ? t->get_as<std::string>(key)->get() : fallback;
+}
+
+}  // namespace
+
+std::string ScenarioDir() { return NODEHEALTH_SCENARIO_DIR; }
+std::string ScenarioPath(const std::string& name) { return ScenarioDir() + "/" + name; }
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "nodehealth-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path_.empty()) fs::remove_all(path_, ec);
+}
+
+Expected<bool> MaterializeNode(const std::string& scenario_path, const std::string& root) {
+  Expected<toml::table> loaded = LoadScenario(scenario_path);
+  if (!loaded) return loaded.error();
+  const toml::table& s = *loaded;
+  Writer w{root, ""};
+  w.Dir("sys/bus/pci/devices");
+  w.Dir("dev");
+  w.Dir("proc/sys/kernel");
+
+  w.File("proc/sys/kernel/hostname", StringOr(&s, "hostname", "fixture-node") + "\n");
+  if (auto cpus = s.get_as<std::string>("cpu_online"))
+    w.File("sys/devices/system/cpu/online", cpus->get() + "\n");
+
+  if (const toml::table* dmi = SubTable(s, "dmi")) {
+    std::string vendor = StringOr(dmi, "sys_vendor");
+    std::string product = StringOr(dmi, "product_name");
+    if (auto capture = dmi->get_as<std::string>("dmidecode")) {
+      Expected<std::string> text = ReadWholeFile(capture->get());
+      if (!text) return text.error();
+      bool in_system = false;
+      std::size_t start = 0;
+      while (start < text->size()) {
+        std::size_t end = text->find('\n', start);
+        if (end == std::string::npos) end = text->size();
+        std::string line = text->substr(start, end - start);
+        start = end + 1;
+        if (line == "System Information")
+          in_system = true;
+        else if (!line.empty() && line[0] != '\t' && line[0] != ' ')
+          in_system = false;
+        auto take = [&](const std::string& field, std::string& out) {
+          const std::size_t at = line.find(field + ": ");
+          if (in_system && at != std::string::npos && out.empty())
+            out = line.substr(at + field.size() + 2);
+        };
+        take("Manufacturer", vendor);
+        take("Product Name", product);
+      }
+    }
+    w.File("sys/class/dmi/id/sys_vendor", vendor + "\n");
+    w.File("sys/class/dmi/id/product_name", product + "\n");
+  }
+
+  std::map<std::string, PciEntry> pci;
+  const toml::table* pci_table = SubTable(s, "pci");
+  if (auto lspci = pci_table ? pci_table->get_as<std::string>("lspci") : nullptr) {
+    Expected<std::string> text = ReadWholeFile(lspci->get());
+    if (!text) return text.error();
+    for (const LspciDevice& d : ParseLspciVvv(*text)) {
+      pci[d.bus_id] = {d.vendor,        d.device,    d.class_code,    d.numa_node, d.max_speed,
+                       d.current_speed, d.max_width, d.current_width, d.driver};
+    }
+  }
+  if (auto smi = pci_table ? pci_table->get_as<std::string>("smi") : nullptr) {
+    Expected<std::string> text = ReadWholeFile(smi->get());
+    if (!text) return text.error();
+    AddPciFromSmi(ParseSmiCapture(*text), pci);
+  }
+  if (const toml::array* remove = pci_table ? pci_table->get_as<toml::array>("remove") : nullptr) {
+    for (const auto& item : *remove) {
+      if (auto bus = item.value<std::string>()) pci.erase(*bus);
+    }
+  }
+  int nvidia_gpus = 0;
+  for (const auto& [bus, e] : pci) {
+    const std::string dir = "sys/bus/pci/devices/" + bus + "/";
+    w.File(dir + "vendor", Hex(e.vendor, 4));
+    w.File(dir + "device", Hex(e.device, 4));
+    w.File(dir + "class", Hex(e.class_code, 6));
+    w.File(dir + "numa_node", std::to_string(e.numa_node.value_or(-1)) + "\n");
+    if (!e.max_speed.empty()) w.File(dir + "max_link_speed", e.max_speed + "\n");
+    if (!e.current_speed.empty()) w.File(dir + "current_link_speed", e.current_speed + "\n");
+    if (e.max_width) w.File(dir + "max_link_width", std::to_string(*e.max_width) + "\n");
+    if (e.current_width)
+      w.File(dir + "current_link_width", std::to_string(*e.current_width) + "\n");
+    if (!e.driver.empty()) w.Symlink(dir + "driver", "../../../../bus/pci/drivers/" + e.driver);
+    if (e.vendor == 0x10de && (e.class_code >> 16) == 0x03) ++nvidia_gpus;
+  }
+  if (const toml::table* overrides = pci_table ? SubTable(*pci_table, "override") : nullptr) {
+    for (const auto& [bus, attrs] : *overrides) {
+      if (!attrs.is_table()) continue;
+      for (const auto& [attr, value] : *attrs.as_table()) {
+        if (auto text = value.value<std::string>()) {
+          w.File("sys/bus/pci/devices/" + std::string(bus.str()) + "/" + std::string(attr.str()),
+                 *text);
+        }
+      }
+    }
+  }
+
+  if (const toml::table* driver = SubTable(s, "driver")) {
+    const std::string version = StringOr(driver, "version");
+    const bool loaded_module =
+        driver->get_as<bool>("loaded") ? driver->get_as<bool>("loaded")->get() : true;
+    if (loaded_module && !version.empty()) {
+      w.File("sys/module/nvidia/version", version + "\n");
+      const bool open = driver->get_as<bool>("open") && driver->get_as<bool>("open")->get();
+      std::string line = StringOr(driver, "proc_version");
+      if (line.empty()) {
+        line =
+            open ? "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  " + version +
+                       "  Release Build  (dvs-builder@U16-I3-B03-4-3)  Thu Feb  8 21:21:21 UTC 2024"
+                 : "NVRM version: NVIDIA UNIX x86_64 Kernel Module  " + version +
+                       "  Thu Feb  8 21:21:21 UTC 2024";
+      }
+      w.File("proc/driver/nvidia/version",
+             line + "\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n");
+    }
+    int nodes = nvidia_gpus;
+    if (auto n = driver->get_as<int64_t>("dev_nodes")) nodes = static_cast<int>(n->get());
+    if (loaded_module) {
+      for (int i = 0; i < nodes; ++i) w.File("dev/nvidia" + std::to_string(i), "");
+      w.File("dev/nvidiactl", "");
+    }
+  }
+
+  if (const toml::table* kmsg = SubTable(s, "kmsg")) {
+    std::string log;
+    if (const toml::array* files = kmsg->get_as<toml::array>("files")) {
+      for (const auto& f : *files) {
+        if (auto path = f.value<std::string>()) {
+          Expected<std::string> text = ReadWholeFile(*path);
+          if (!text) return text.error();
+          log += *text;
+          if (!log.empty() && log.back() != '\n') log += '\n';
+        }
+      }
+    }
+    if (const toml::array* lines = kmsg->get_as<toml::array>("lines")) {
+      for (const auto& l : *lines) {
+        if (auto line = l.value<std::string>()) log += *line + "\n";
+      }
+    }
+    w.File("dev/kmsg", log);
+  }
+
+  if (const toml::table* files = SubTable(s, "files")) {
+    for (const auto& [path, content] : *files) {
+      if (auto text = content.value<std::string>()) w.File(std::string(path.str()), *text);
+    }
+  }
+  if (!w.error.empty()) return MakeError(w.error);
+  return true;
+}
+
+}  // namespace nodehealth::testing
