@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
 
 #include "probes/platform/sysfs_values.h"
 
@@ -53,9 +55,22 @@ bool IsDisplayController(const PciDevice& device) { return (device.class_code >>
 Expected<PciScan> ScanPciDevices(const FileSystem& fs, uint32_t vendor) {
   Expected<std::vector<std::string>> names = fs.ListDir(kPciDevicesDir);
   if (!names) return names.error();
+  std::optional<std::map<std::string, std::vector<uint32_t>>> listed;
+  if (Expected<std::string> proc = fs.ReadFile("/proc/bus/pci/devices", 4u << 20)) {
+    listed = ParseProcBusPciDevices(*proc);
+  }
   PciScan scan;
   scan.total_devices = static_cast<int>(names->size());
   for (const std::string& name : *names) {
+    if (listed) {
+      // "0000:19:00.0" -> "19:00.0": skip functions that procfs says are another vendor's.
+      const std::size_t colon = name.find(':');
+      const auto it = listed->find(colon == std::string::npos ? name : name.substr(colon + 1));
+      if (it != listed->end() &&
+          std::find(it->second.begin(), it->second.end(), vendor) == it->second.end()) {
+        continue;
+      }
+    }
     const std::string dir = JoinPath(kPciDevicesDir, name);
     Expected<std::string> vendor_text = fs.ReadFile(JoinPath(dir, "vendor"), 64);
     Expected<uint32_t> vendor_id =

@@ -1,16 +1,21 @@
-// PCI devices as sysfs shows them under /sys/bus/pci/devices. A scan reads one file per device
-// (`vendor`) and the rest only for devices of the wanted vendor, because a GPU node has 500+ PCI
-// functions and the passive sweep has a budget of milliseconds (bench/README.md).
+// PCI devices as sysfs shows them under /sys/bus/pci/devices. A GPU node has 500+ PCI functions
+// and reading one sysfs file costs microseconds, so a scan first reads /proc/bus/pci/devices (one
+// file listing every function's vendor and device id) and opens sysfs only for functions whose
+// vendor may be the wanted one (bench/README.md has the figures). That file has no PCI domain,
+// so it only filters: a function it does not list, or lists ambiguously, is read from sysfs.
 //
 // Thread safety: pure functions over a FileSystem.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "probes/platform/file_system.h"
+#include "probes/platform/sysfs_values.h"
 #include "probes/util/expected.h"
 
 namespace nodehealth::platform {

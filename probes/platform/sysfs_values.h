@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "probes/util/expected.h"
 
@@ -39,5 +41,10 @@ Expected<std::string> NormalizePciBusId(std::string_view text);
 // Dotted numeric comparison of driver and CUDA versions: "535.129.03" vs "535.54.3".
 // Returns <0, 0, >0. Non-numeric components compare as an Error.
 Expected<int> CompareDottedVersions(std::string_view a, std::string_view b);
+
+// "bus:dev.fn" (no domain) -> the vendor ids /proc/bus/pci/devices lists at that address (several
+// when PCI domains reuse bus numbers). nullopt when the text is not that file's format.
+std::optional<std::map<std::string, std::vector<uint32_t>>> ParseProcBusPciDevices(
+    std::string_view text);
 
 }  // namespace nodehealth::platform

@@ -27,6 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto reverse = p::CompareDottedVersions(input.substr(half), input.substr(0, half));
     if (!reverse || *reverse != -*cmp) std::abort();  // antisymmetric
   }
+  if (auto table = p::ParseProcBusPciDevices(input)) {
+    for (const auto& [address, vendors] : *table) {
+      if (address.size() != 7 || vendors.empty()) std::abort();
+    }
+  }
   nodehealth::ParseProcDriverVersion(input);
   nodehealth::DriverVersionFromNvmlVersion(input);
   nodehealth::DriverVersionFromLibraryFile(input);

@@ -89,5 +89,27 @@ TEST(CompareDottedVersionsTest, ComparesNumerically) {
   EXPECT_FALSE(CompareDottedVersions("1..2", "1").ok());
 }
 
+TEST(ParseProcBusPciDevicesTest, MapsAddressesToVendors) {
+  // Lines as the kernel prints them (this VM's /proc/bus/pci/devices), plus a second PCI domain
+  // reusing bus 0x19.
+  auto table = ParseProcBusPciDevices(
+      "0000\t80860d57\t0\t               0\t               0\n"
+      "1900\t10de2330\t17\t    214042000000c\tnvidia\n"
+      "1900\t15b31021\t18\t               0\tmlx5_core\n"
+      "0008\t1af41045\t0\t      4000000004\tvirtio-pci\n");
+  ASSERT_TRUE(table.has_value());
+  EXPECT_EQ(table->size(), 3u);
+  EXPECT_EQ(table->at("19:00.0"), (std::vector<uint32_t>{0x10de, 0x15b3}));
+  EXPECT_EQ(table->at("00:01.0"), std::vector<uint32_t>{0x1af4});
+  EXPECT_EQ(table->at("00:00.0"), std::vector<uint32_t>{0x8086});
+}
+
+TEST(ParseProcBusPciDevicesTest, AnythingElseIsNotThatFile) {
+  EXPECT_TRUE(ParseProcBusPciDevices("")->empty());
+  EXPECT_FALSE(ParseProcBusPciDevices("garbage\n").has_value());
+  EXPECT_FALSE(ParseProcBusPciDevices("1900\t10de23z0\t0\n").has_value());
+  EXPECT_FALSE(ParseProcBusPciDevices("19000\t10de2330\t0\n").has_value());
+}
+
 }  // namespace
 }  // namespace nodehealth::platform

@@ -197,7 +197,15 @@ Expected<bool> MaterializeNode(const std::string& scenario_path, const std::stri
     }
   }
   int nvidia_gpus = 0;
+  std::string proc_devices;  // /proc/bus/pci/devices: "<bus><devfn>\t<vendor><device>\t<irq>"
   for (const auto& [bus, e] : pci) {
+    unsigned b = 0, d = 0, f = 0;
+    if (std::sscanf(bus.c_str() + bus.find(':') + 1, "%x:%x.%x", &b, &d, &f) == 3) {
+      char line[64];
+      std::snprintf(line, sizeof line, "%02x%02x\t%04x%04x\t0\t%s\n", b, (d << 3) | f, e.vendor,
+                    e.device, e.driver.c_str());
+      proc_devices += line;
+    }
     const std::string dir = "sys/bus/pci/devices/" + bus + "/";
     w.File(dir + "vendor", Hex(e.vendor, 4));
     w.File(dir + "device", Hex(e.device, 4));
@@ -211,6 +219,7 @@ Expected<bool> MaterializeNode(const std::string& scenario_path, const std::stri
     if (!e.driver.empty()) w.Symlink(dir + "driver", "../../../../bus/pci/drivers/" + e.driver);
     if (e.vendor == 0x10de && (e.class_code >> 16) == 0x03) ++nvidia_gpus;
   }
+  w.File("proc/bus/pci/devices", proc_devices);
   if (const toml::table* overrides = pci_table ? SubTable(*pci_table, "override") : nullptr) {
     for (const auto& [bus, attrs] : *overrides) {
       if (!attrs.is_table()) continue;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Reproduces the figures in bench/README.md from a `tools/setup.sh test` build:
+#   1. the passive-sweep benchmarks (Google Benchmark, CPU time of the benchmark thread);
+#   2. peak RSS and wall time of `nodehealth check` on the 8-GPU fixture node (GNU time),
+#      and on this machine as it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${BUILD:-build}"
+runs="${RUNS:-20}"
+
+"$build/bench/nodehealth_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+scenario=tests/fixtures/nodes/hgx-h100-xe9680.toml
+root="$(mktemp -d)"
+trap 'rm -rf "$root"' EXIT
+"$build/tests/nodehealth-fixture" "$scenario" "$root"
+echo
+echo "nodehealth check on the XE9680 fixture (8 GPUs, fake NVML), $runs runs:"
+for i in $(seq "$runs"); do
+  NODEHEALTH_FAKE_NVML="$scenario" /usr/bin/time -o "$root/time" -f "%M" \
+    "$build/agent/nodehealth" check --sysroot "$root" --nvml-library "$build/tests/libnvml_fake.so" \
+    --format json --profile none > "$root/report.json" || true
+  # GNU time's clock is too coarse for this; the report times itself.
+  echo "$(cat "$root/time") $(grep -m1 '"duration_seconds"' "$root/report.json" | tr -dc '0-9.')" \
+    >> "$root/times"
+done
+sort -n -k1,1 "$root/times" | awk '{rss[NR]=$1} END {
+  printf "  peak RSS: min %d KiB, median %d KiB, max %d KiB\n", rss[1], rss[int((NR+1)/2)], rss[NR] }'
+sort -n -k2,2 "$root/times" | awk '{d[NR]=$2} END {
+  printf "  run duration (report): median %.1f ms, max %.1f ms\n", d[int((NR+1)/2)]*1000, d[NR]*1000 }'
+echo "nodehealth check on this machine:"
+/usr/bin/time -f "  peak RSS %M KiB, wall %e s" "$build/agent/nodehealth" check --format json > /dev/null || true

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for nodehealth and builds it, from a clean clone.
+#
+#   tools/setup.sh check   install what the build needs, build, run `nodehealth check` here
+#   tools/setup.sh test    install what the build and the tests need, build, run the whole suite
+#                          (unit, fixture, command-line, golden and hardware tests with GCC, then
+#                          the fuzz targets under libFuzzer with clang)
+#
+# Everything comes from Debian 12's own packages. Runs apt-get through sudo when not root.
+# The tests read ../shared/fixtures/peer (real data from public projects) beside the clone;
+# set NODEHEALTH_PEER_FIXTURES to use another copy.
+set -euo pipefail
+
+mode="${1:-}"
+if [[ "$mode" != check && "$mode" != test ]]; then
+  echo "usage: $0 check|test" >&2
+  exit 2
+fi
+cd "$(dirname "$0")/.."
+
+build_packages=(cmake ninja-build g++ pkg-config
+                libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev)
+test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
+               libfuzzer-14-dev time)
+packages=("${build_packages[@]}")
+[[ "$mode" == test ]] && packages+=("${test_packages[@]}")
+
+sudo=()
+[[ "$(id -u)" != 0 ]] && sudo=(sudo)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  echo "== installing: ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+jobs="$(nproc)"
+peer="${NODEHEALTH_PEER_FIXTURES:-$PWD/../shared/fixtures/peer}"
+
+if [[ "$mode" == check ]]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DNODEHEALTH_BUILD_TESTS=OFF -DNODEHEALTH_BUILD_BENCH=OFF
+  cmake --build build -j "$jobs"
+  echo "== nodehealth check"
+  # Exit status 0: no drain recommended; 1: drain recommended; 2: could not evaluate.
+  exec ./build/agent/nodehealth check --format table
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DNODEHEALTH_BUILD_TESTS=ON -DNODEHEALTH_BUILD_BENCH=ON -DNODEHEALTH_PEER_FIXTURES="$peer"
+cmake --build build -j "$jobs"
+echo "== tests (GCC build)"
+ctest --test-dir build -j "$jobs" --output-on-failure --timeout 300
+
+echo "== fuzz targets (clang, libFuzzer + AddressSanitizer + UBSan)"
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DNODEHEALTH_FUZZ=ON
+cmake --build build-fuzz -j "$jobs"
+ctest --test-dir build-fuzz -j "$jobs" --output-on-failure --timeout 300
+echo "== all tests passed"
