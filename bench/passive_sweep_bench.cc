@@ -12,6 +12,7 @@
 #include "probes/all_probes.h"
 #include "probes/gpu_common/node_inventory.h"
 #include "probes/gpu_xid/gpu_xid_probe.h"
+#include "probes/util/lines.h"
 #include "tests/support/fixture_node.h"
 #include "tests/support/scenario.h"
 
@@ -96,12 +97,7 @@ void XidTallyStorm(benchmark::State& state) {
   if (!text) std::abort();
   for (auto _ : state) {
     XidTally tally;
-    std::string_view rest = *text;
-    while (!rest.empty()) {
-      const std::size_t nl = rest.find('\n');
-      tally.AddLine(rest.substr(0, nl));
-      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    }
+    ForEachLine(*text, [&tally](std::string_view line) { tally.AddLine(line); });
     benchmark::DoNotOptimize(tally);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text->size()));

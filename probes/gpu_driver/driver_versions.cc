@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "probes/platform/sysfs_values.h"
+#include "probes/util/lines.h"
 
 namespace nodehealth {
 namespace {
@@ -96,12 +97,7 @@ std::optional<InstalledPackage> FindFabricManagerPackage(std::string_view status
     std::string name;
     std::string version;
     bool installed = false;
-    std::size_t line_start = 0;
-    while (line_start < paragraph.size()) {
-      std::size_t line_end = paragraph.find('\n', line_start);
-      if (line_end == std::string_view::npos) line_end = paragraph.size();
-      std::string_view line = paragraph.substr(line_start, line_end - line_start);
-      line_start = line_end + 1;
+    ForEachLine(paragraph, [&](std::string_view line) {
       auto value = [&](std::string_view field) -> std::optional<std::string_view> {
         if (!line.starts_with(field)) return std::nullopt;
         return platform::TrimSpace(line.substr(field.size()));
@@ -109,7 +105,7 @@ std::optional<InstalledPackage> FindFabricManagerPackage(std::string_view status
       if (auto v = value("Package:")) name = std::string(*v);
       if (auto v = value("Version:")) version = std::string(*v);
       if (auto v = value("Status:")) installed = v->ends_with(" installed");
-    }
+    });
     // nvidia-fabricmanager-535 (CUDA repository) or nvidia-fabricmanager (newer naming).
     if (!installed || !name.starts_with("nvidia-fabricmanager")) continue;
     if (name.find("-dev") != std::string::npos) continue;

@@ -485,6 +485,12 @@ const ProbeInfo& GpuDriverProbe::info() const {
 }
 
 ProbeResult GpuDriverProbe::Run(const ProbeContext& context) const {
+  // A node with no sign of NVIDIA hardware or driver skips without scanning for CUDA installs.
+  const bool expects = context.profile && context.profile->gpu.count.value_or(0) > 0;
+  if (!context.inventory.HasNvidiaSigns() && !expects && !context.fs.Exists(kProcVersion) &&
+      !context.fs.Exists(kSysModuleVersion)) {
+    return EvaluateGpuDriver(context.inventory, context.profile, DriverFileFacts{}, std::nullopt);
+  }
   const DriverFileFacts files = GatherDriverFiles(context.fs);
   std::optional<DriverNvmlFacts> facts;
   const bool expects_gpus = context.profile && context.profile->gpu.count.value_or(0) > 0;

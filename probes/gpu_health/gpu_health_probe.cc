@@ -233,18 +233,24 @@ class GpuJudge {
         s_.pcie_generation.value >= s_.pcie_max_generation.value) {
       return;
     }
+    const std::string lower = link + " at Gen" + std::to_string(s_.pcie_generation.value) +
+                              " of Gen" + std::to_string(s_.pcie_max_generation.value);
     if (Idle()) {
-      result_.notes.push_back(link + " at Gen" + std::to_string(s_.pcie_generation.value) +
-                              " of Gen" + std::to_string(s_.pcie_max_generation.value) +
-                              " while idle: not judged (idle GPUs lower the link speed)");
+      result_.notes.push_back(lower + " while idle: not judged (idle GPUs lower the link speed)");
+      return;
+    }
+    if (!Usable(s_.performance_state) && !Usable(s_.clock_event_reasons)) {
+      result_.notes.push_back(lower + ": not judged (NVML does not say whether the GPU is busy)");
       return;
     }
     Add(codes::kGpuPcieLinkDegraded,
         link + " runs at Gen" + std::to_string(s_.pcie_generation.value) + " of Gen" +
             std::to_string(s_.pcie_max_generation.value) + " while busy",
         {{Nvml("nvmlDeviceGetCurrPcieLinkGeneration"),
-          "Gen" + std::to_string(s_.pcie_generation.value) + " (performance state P" +
-              std::to_string(s_.performance_state.value) + ")",
+          "Gen" + std::to_string(s_.pcie_generation.value) +
+              (Usable(s_.performance_state)
+                   ? " (performance state P" + std::to_string(s_.performance_state.value) + ")"
+                   : ""),
           "Gen" + std::to_string(s_.pcie_max_generation.value)}});
   }
 

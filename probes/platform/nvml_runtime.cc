@@ -29,6 +29,8 @@ struct NvmlRuntime::State {
   std::condition_variable work_cv;
   std::deque<std::shared_ptr<Task>> queue;
   bool stopping = false;
+  bool stopped = false;  // Loop() returned
+  std::condition_variable stopped_cv;
 
   // Touched only by the NVML thread, except `startup` (copied out under `mutex`).
   std::unique_ptr<NvmlLibrary> library;
@@ -97,6 +99,9 @@ struct NvmlRuntime::State {
     }
     // Orderly stop: release NVML's reference (nvmlShutdown is reference counted).
     if (library && startup && startup->ready()) library->Shutdown();
+    std::lock_guard lock(mutex);
+    stopped = true;
+    stopped_cv.notify_all();
   }
 
   std::string DescribeStuck() {
@@ -116,7 +121,7 @@ NvmlRuntime::NvmlRuntime(std::string library_path) : state_(std::make_shared<Sta
 }
 
 NvmlRuntime::~NvmlRuntime() {
-  std::lock_guard lock(state_->mutex);
+  std::unique_lock lock(state_->mutex);
   state_->stopping = true;
   for (auto& task : state_->queue) {
     std::lock_guard task_lock(task->mutex);
@@ -124,8 +129,12 @@ NvmlRuntime::~NvmlRuntime() {
   }
   state_->queue.clear();
   state_->work_cv.notify_all();
-  // The thread is detached and keeps `state_` alive; it ends after the current task, or never if
-  // that task is stuck in NVML, in which case the process exits around it.
+  // Give a healthy NVML a moment to shut down before the process goes on (and perhaps exits). A
+  // stuck one is left behind: the detached thread keeps `state_` alive and the process exits
+  // around it.
+  if (!state_->wedged) {
+    state_->stopped_cv.wait_for(lock, std::chrono::seconds(2), [&] { return state_->stopped; });
+  }
 }
 
 bool NvmlRuntime::wedged() const {
@@ -167,7 +176,7 @@ void NvmlRuntime::RunErased(Deadline deadline, std::function<void(NvmlSession&)>
   status = NvmlCallStatus::kTimedOut;
   if (state_->running) {
     // Something is in flight past a caller's deadline: NVML is stuck.
-    state_->wedged = state_->running != task || true;
+    state_->wedged = true;
     stuck_in = state_->DescribeStuck();
   } else {
     stuck_in = "queued behind other NVML work";

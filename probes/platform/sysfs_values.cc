@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "probes/util/lines.h"
+
 namespace nodehealth::platform {
 namespace {
 
@@ -190,23 +192,22 @@ std::optional<std::map<std::string, std::vector<uint32_t>>> ParseProcBusPciDevic
     std::string_view text) {
   // Each line: "<bus><devfn>\t<vendor><device>\t<irq>\t..." in hex, e.g. "1900\t10de2330\t0...".
   std::map<std::string, std::vector<uint32_t>> table;
-  while (!text.empty()) {
-    const std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (line.empty()) continue;
-    const std::size_t tab1 = line.find('\t');
-    if (tab1 != 4 || line.size() < 14 || line[13] != '\t') return std::nullopt;
+  bool valid = true;
+  ForEachLine(text, [&](std::string_view line) {
+    if (line.empty()) return true;
+    if (line.find('\t') != 4 || line.size() < 14 || line[13] != '\t') return valid = false;
     uint32_t bus_devfn = 0;
     uint32_t ids = 0;
     const auto a = std::from_chars(line.data(), line.data() + 4, bus_devfn, 16);
     const auto b = std::from_chars(line.data() + 5, line.data() + 13, ids, 16);
-    if (a.ptr != line.data() + 4 || b.ptr != line.data() + 13) return std::nullopt;
+    if (a.ptr != line.data() + 4 || b.ptr != line.data() + 13) return valid = false;
     char key[16];
     std::snprintf(key, sizeof key, "%02x:%02x.%x", bus_devfn >> 8, (bus_devfn >> 3) & 0x1f,
                   bus_devfn & 7);
     table[key].push_back(ids >> 16);
-  }
+    return true;
+  });
+  if (!valid) return std::nullopt;
   return table;
 }
 

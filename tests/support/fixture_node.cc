@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "probes/util/lines.h"
 #include "tests/support/lspci_capture.h"
 #include "tests/support/scenario.h"
 #include "tests/support/smi_capture.h"
@@ -153,24 +154,21 @@ Expected<bool> MaterializeNode(const std::string& scenario_path, const std::stri
       Expected<std::string> text = ReadWholeFile(capture->get());
       if (!text) return text.error();
       bool in_system = false;
-      std::size_t start = 0;
-      while (start < text->size()) {
-        std::size_t end = text->find('\n', start);
-        if (end == std::string::npos) end = text->size();
-        std::string line = text->substr(start, end - start);
-        start = end + 1;
-        if (line == "System Information")
+      ForEachLine(*text, [&](std::string_view line) {
+        if (line == "System Information") {
           in_system = true;
-        else if (!line.empty() && line[0] != '\t' && line[0] != ' ')
+        } else if (!line.empty() && line[0] != '\t' && line[0] != ' ') {
           in_system = false;
-        auto take = [&](const std::string& field, std::string& out) {
-          const std::size_t at = line.find(field + ": ");
-          if (in_system && at != std::string::npos && out.empty())
-            out = line.substr(at + field.size() + 2);
+        }
+        auto take = [&](std::string_view field, std::string& out) {
+          const std::size_t at = line.find(std::string(field) + ": ");
+          if (in_system && at != std::string_view::npos && out.empty()) {
+            out = std::string(line.substr(at + field.size() + 2));
+          }
         };
         take("Manufacturer", vendor);
         take("Product Name", product);
-      }
+      });
     }
     w.File("sys/class/dmi/id/sys_vendor", vendor + "\n");
     w.File("sys/class/dmi/id/product_name", product + "\n");

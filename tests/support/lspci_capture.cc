@@ -1,5 +1,7 @@
 #include "tests/support/lspci_capture.h"
 
+#include "probes/util/lines.h"
+
 #include <array>
 #include <charconv>
 #include <utility>
@@ -82,18 +84,13 @@ std::string SysfsLinkSpeed(std::string_view s) {
 std::vector<LspciDevice> ParseLspciVvv(std::string_view text) {
   std::vector<LspciDevice> devices;
   LspciDevice* current = nullptr;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
+  ForEachLine(text, [&](std::string_view line) {
+    if (line.empty()) return;
     if (line[0] != '\t' && line[0] != ' ') {
       // "19:00.0 3D controller: NVIDIA Corporation Device 2330 (rev a1)"
       const std::size_t space = line.find(' ');
       const std::size_t colon = line.find(": ", space);
-      if (space == std::string_view::npos || colon == std::string_view::npos) continue;
+      if (space == std::string_view::npos || colon == std::string_view::npos) return;
       LspciDevice device;
       std::string_view address = line.substr(0, space);
       device.bus_id = (address.size() == 7 ? "0000:" : "") + std::string(address);
@@ -116,9 +113,9 @@ std::vector<LspciDevice> ParseLspciVvv(std::string_view text) {
       }
       devices.push_back(std::move(device));
       current = &devices.back();
-      continue;
+      return;
     }
-    if (current == nullptr) continue;
+    if (current == nullptr) return;
     std::string_view body = Trim(line);
     if (body.starts_with("NUMA node: ")) {
       int node = -1;
@@ -132,7 +129,7 @@ std::vector<LspciDevice> ParseLspciVvv(std::string_view text) {
     } else if (body.starts_with("Kernel driver in use: ")) {
       current->driver = std::string(body.substr(22));
     }
-  }
+  });
   return devices;
 }
 

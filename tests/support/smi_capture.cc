@@ -1,5 +1,7 @@
 #include "tests/support/smi_capture.h"
 
+#include "probes/util/lines.h"
+
 #include <charconv>
 
 namespace nodehealth::testing {
@@ -31,13 +33,8 @@ SmiCapture ParseSmiCapture(std::string_view text) {
   SmiCapture capture;
   std::vector<std::string> sections;  // by indentation level, below the GPU header
   SmiGpu* gpu = nullptr;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    if (Trim(line).empty() || line.starts_with("=")) continue;
+  ForEachLine(text, [&](std::string_view line) {
+    if (Trim(line).empty() || line.starts_with("=")) return;
     std::size_t indent = 0;
     while (indent < line.size() && line[indent] == ' ') ++indent;
     const std::size_t level = indent / 4;
@@ -48,15 +45,15 @@ SmiCapture ParseSmiCapture(std::string_view text) {
       capture.gpus.push_back({std::string(body.substr(4)), {}});
       gpu = &capture.gpus.back();
       sections.clear();
-      continue;
+      return;
     }
-    if (sep == std::string_view::npos && level == 0) continue;
+    if (sep == std::string_view::npos && level == 0) return;
     if (level > 0) sections.resize(level - 1);
     std::string path;
     for (const std::string& section : sections) path += section + "/";
     if (sep == std::string_view::npos) {  // a section heading
       sections.emplace_back(body);
-      continue;
+      return;
     }
     const std::string key(Trim(body.substr(0, sep)));
     const std::string value(Trim(body.substr(sep + 2)));
@@ -65,24 +62,20 @@ SmiCapture ParseSmiCapture(std::string_view text) {
       if (key == "Attached GPUs") {
         std::from_chars(value.data(), value.data() + value.size(), capture.attached_gpus);
       }
-      continue;
+      return;
     }
     gpu->values[path + key] = value;
     // A value line can head deeper lines too ("HW Slowdown : Active" over "HW Thermal Slowdown").
     sections.push_back(key);
-  }
+  });
   return capture;
 }
 
 std::map<int, std::vector<int>> ParseNvlinkStatus(std::string_view text) {
   std::map<int, std::vector<int>> links;
   int current = -1;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = Trim(text.substr(start, end - start));
-    start = end + 1;
+  ForEachLine(text, [&](std::string_view raw) {
+    const std::string_view line = Trim(raw);
     if (line.starts_with("GPU ")) {
       int index = -1;
       std::string_view rest = line.substr(4);
@@ -97,7 +90,7 @@ std::map<int, std::vector<int>> ParseNvlinkStatus(std::string_view text) {
       if (link >= 0 && line.find("inactive") == std::string_view::npos)
         links[current].push_back(link);
     }
-  }
+  });
   return links;
 }
 
