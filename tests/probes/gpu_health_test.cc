@@ -140,6 +140,10 @@ TEST(GpuHealthTest, NvlinksDownFromARealStatusCapture) {
   const Finding* one = FindFinding(r, "gpu_nvlink_down", "gpu/0000:bb:00.0");
   ASSERT_NE(one, nullptr);
   EXPECT_EQ(one->message, "GPU 0000:bb:00.0 has 17 of 18 NVLinks active (inactive: 17)");
+  ASSERT_EQ(one->evidence.size(), 1u);
+  EXPECT_EQ(one->evidence[0].source, "nvml nvmlDeviceGetNvLinkState");
+  EXPECT_EQ(one->evidence[0].observed, "17 active");
+  EXPECT_EQ(one->evidence[0].expected, "18 active");
   EXPECT_EQ(CountFindings(r, "gpu_nvlink_down"), 2);
 }
 
@@ -189,6 +193,10 @@ TEST(GpuHealthTest, FabricNotReady) {
   EXPECT_EQ(f->message,
             "GPU 0000:19:00.0 fabric registration is in progress: CUDA cannot use it until "
             "Fabric Manager completes it");
+  EXPECT_EQ(f->action, Action::kDrain);
+  EXPECT_EQ(f->evidence[0].source, "nvml nvmlDeviceGetGpuFabricInfo");
+  EXPECT_EQ(f->evidence[0].observed, "in progress");
+  EXPECT_EQ(f->evidence[0].expected, "completed, NVML_SUCCESS");
 }
 
 TEST(GpuHealthTest, RetiredPagesOnPreAmpereGpus) {
