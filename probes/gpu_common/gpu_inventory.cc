@@ -32,7 +32,7 @@ NvmlGpuList ListNvmlGpus(platform::NvmlLibrary& library) {
           gpu.identity_return = r;
         }
       };
-      note(library.DeviceGetPciBusId(gpu.handle, &gpu.bus_id, &gpu.pci_device_id));
+      note(library.DeviceGetPciBusId(gpu.handle, &gpu.bus_id, nullptr));
       note(library.DeviceGetName(gpu.handle, &gpu.name));
       note(library.DeviceGetUuid(gpu.handle, &gpu.uuid));
       unsigned minor = 0;

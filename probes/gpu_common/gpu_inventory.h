@@ -19,7 +19,6 @@ struct NvmlGpu {
   platform::nvml::Return handle_return = platform::nvml::kSuccess;
   platform::nvml::Device handle = nullptr;  // valid on the NVML thread only
   std::string bus_id;                       // "0000:19:00.0"; empty when unknown
-  uint32_t pci_device_id = 0;               // device << 16 | vendor
   std::string name;
   std::string uuid;
   std::optional<unsigned> minor;

@@ -195,6 +195,11 @@ class GpuJudge {
     if (Usable(s_.pcie_max_generation)) {
       Measure("gpu_pcie_link_generation", s_.pcie_max_generation.value, {{"state", "max"}});
     }
+    // What the GPU alone supports: below it, "max" is limited by the slot or switch.
+    if (Usable(s_.pcie_device_max_generation)) {
+      Measure("gpu_pcie_link_generation", s_.pcie_device_max_generation.value,
+              {{"state", "device_max"}});
+    }
     if (Usable(s_.pcie_width)) {
       Measure("gpu_pcie_link_width", s_.pcie_width.value, {{"state", "current"}});
     }
@@ -396,7 +401,6 @@ GpuHealthSample SampleGpuHealth(platform::NvmlLibrary& lib, const NvmlGpu& gpu) 
   s.bus_id = gpu.bus_id;
   s.name = gpu.name;
   nvml::Device d = gpu.handle;
-  s.architecture.r = lib.DeviceGetArchitecture(d, &s.architecture.value);
   bool ecc_pending = false;
   s.ecc_enabled.r = lib.DeviceGetEccMode(d, &s.ecc_enabled.value, &ecc_pending);
   if (!s.ecc_enabled.ok() || s.ecc_enabled.value) {

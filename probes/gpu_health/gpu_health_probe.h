@@ -62,7 +62,6 @@ struct FabricState {
 struct GpuHealthSample {
   std::string bus_id;
   std::string name;
-  NvmlField<platform::nvml::DeviceArchitecture> architecture;
   NvmlField<bool> ecc_enabled;
   NvmlField<uint64_t> ecc_uncorrected_volatile;
   NvmlField<uint64_t> ecc_uncorrected_aggregate;

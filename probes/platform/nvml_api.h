@@ -79,12 +79,6 @@ using PageRetirementCause = int;  // nvmlPageRetirementCause_t
 inline constexpr PageRetirementCause kRetiredMultipleSbe = 0;
 inline constexpr PageRetirementCause kRetiredDbe = 1;
 
-using DeviceArchitecture = unsigned int;  // nvmlDeviceArchitecture_t
-inline constexpr DeviceArchitecture kArchVolta = 5;
-inline constexpr DeviceArchitecture kArchTuring = 6;
-inline constexpr DeviceArchitecture kArchAmpere = 7;
-inline constexpr DeviceArchitecture kArchHopper = 9;
-
 using Pstate = int;  // nvmlPstates_t: 0 (P0, max performance) .. 15, 32 unknown
 inline constexpr Pstate kPstateUnknown = 32;
 

@@ -66,7 +66,6 @@ struct NvmlLibrary::Symbols {
   Slot<DeviceUnsignedFn> minor_number;
   Slot<DeviceStringFn> vbios_version;
   Slot<DeviceStringNoLenFn> gsp_firmware_version;
-  Slot<DeviceUnsignedFn> architecture;
   Slot<DeviceEccModeFn> ecc_mode;
   Slot<DeviceTotalEccFn> total_ecc_errors;
   Slot<DeviceRemappedRowsFn> remapped_rows;
@@ -122,7 +121,6 @@ struct NvmlLibrary::Symbols {
     Resolve(h, minor_number, {"nvmlDeviceGetMinorNumber"});
     Resolve(h, vbios_version, {"nvmlDeviceGetVbiosVersion"});
     Resolve(h, gsp_firmware_version, {"nvmlDeviceGetGspFirmwareVersion"});
-    Resolve(h, architecture, {"nvmlDeviceGetArchitecture"});
     Resolve(h, ecc_mode, {"nvmlDeviceGetEccMode"});
     Resolve(h, total_ecc_errors, {"nvmlDeviceGetTotalEccErrors"});
     Resolve(h, remapped_rows, {"nvmlDeviceGetRemappedRows"});
@@ -326,10 +324,6 @@ Return NvmlLibrary::DeviceGetGspFirmwareVersion(Device device, std::string* vers
   const Return r = NH_NVML_CALL(gsp_firmware_version, device, buffer);
   if (r == nvml::kSuccess) *version = FromBuffer(buffer, sizeof buffer);
   return r;
-}
-
-Return NvmlLibrary::DeviceGetArchitecture(Device device, nvml::DeviceArchitecture* arch) {
-  return NH_NVML_CALL(architecture, device, arch);
 }
 
 Return NvmlLibrary::DeviceGetEccMode(Device device, bool* current, bool* pending) {

@@ -53,7 +53,6 @@ class NvmlLibrary {
   nvml::Return DeviceGetMinorNumber(nvml::Device device, unsigned* minor);
   nvml::Return DeviceGetVbiosVersion(nvml::Device device, std::string* version);
   nvml::Return DeviceGetGspFirmwareVersion(nvml::Device device, std::string* version);
-  nvml::Return DeviceGetArchitecture(nvml::Device device, nvml::DeviceArchitecture* arch);
   nvml::Return DeviceGetEccMode(nvml::Device device, bool* current, bool* pending);
   nvml::Return DeviceGetTotalEccErrors(nvml::Device device, nvml::MemoryErrorType type,
                                        nvml::EccCounterType counter, uint64_t* count);

@@ -27,6 +27,10 @@ TEST(GpuHealthTest, HealthyVmPasses) {
       FindMeasurement(r, "gpu_pcie_link_width", {{"gpu", "0000:53:00.0"}, {"state", "current"}})
           ->value,
       16);
+  EXPECT_EQ(FindMeasurement(r, "gpu_pcie_link_generation",
+                            {{"gpu", "0000:53:00.0"}, {"state", "device_max"}})
+                ->value,
+            5);
 }
 
 TEST(GpuHealthTest, RealVmCaptureWarnsForTheOneGpuWithSlowdownEvents) {
