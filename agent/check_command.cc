@@ -54,17 +54,37 @@ void ApplyActionOverrides(const Config& config, std::vector<ProbeResult>& result
   }
 }
 
-std::string Summary(const NodeInventory& inventory, const Report& report) {
+// One line for people: what the node has, in the terms the probes judged it.
+std::string Summary(const NodeInventory& inventory, const Profile* profile, const Report& report) {
   const bool gpu_probe_ran =
       std::any_of(report.probes.begin(), report.probes.end(), [](const ProbeResult& p) {
         return p.name.starts_with("gpu_") && p.verdict != ProbeVerdict::kSkip;
       });
+  std::string out;
   if (!inventory.HasNvidiaSigns() && !gpu_probe_ran) {
-    return "No NVIDIA GPU found on this node (no NVIDIA display device on PCI, no nvidia module, "
-           "no /dev/nvidia*), and the profile expects none: nothing GPU-related to check.";
+    const int expected = profile ? profile->gpu.count.value_or(0) : 0;
+    out =
+        "No NVIDIA GPU found on this node (no NVIDIA display device on PCI, no nvidia module, "
+        "no /dev/nvidia*)";
+    out += expected > 0 ? ", but the profile expects " + std::to_string(expected) + "."
+                        : ", and the profile expects none: nothing GPU-related to check.";
+  } else {
+    const std::size_t gpus = inventory.PciGpus().size();
+    out = std::to_string(gpus) + " NVIDIA GPU" + (gpus == 1 ? "" : "s") + " on PCI.";
   }
-  const std::size_t gpus = inventory.PciGpus().size();
-  return std::to_string(gpus) + " NVIDIA GPU" + (gpus == 1 ? "" : "s") + " on PCI.";
+  for (const ProbeResult& probe : report.probes) {
+    if (probe.name != "ib_ports" || probe.verdict == ProbeVerdict::kSkip) continue;
+    int ports = 0;
+    for (const Measurement& m : probe.measurements) ports += m.name == "ib_port_info" ? 1 : 0;
+    for (const Measurement& m : probe.measurements) {
+      if (m.name == "ib_rails_active") {
+        out += " " + std::to_string(ports) + " RDMA port" + (ports == 1 ? "" : "s") + ", " +
+               std::to_string(static_cast<int>(m.value)) + " active rail" +
+               (m.value == 1 ? "" : "s") + ".";
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -149,7 +169,7 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
   report.probes = std::move(run.results);
   report.version = NODEHEALTH_VERSION;
   Decide(report);
-  report.summary = Summary(inventory, report);
+  report.summary = Summary(inventory, profile, report);
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

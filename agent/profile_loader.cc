@@ -1,6 +1,9 @@
 #include "agent/profile_loader.h"
 
+#include <cstdint>
+
 #include "agent/toml_reader.h"
+#include "probes/ib_ports/ib_counters.h"
 #include "probes/platform/sysfs_values.h"
 
 namespace nodehealth {
@@ -62,6 +65,74 @@ void ReadGpu(const StrictTomlReader& r, const toml::table& table, GpuExpectation
       });
 }
 
+void ReadInfiniband(const StrictTomlReader& r, const toml::table& table,
+                    InfinibandExpectations& ib) {
+  r.Walk(
+      table, "infiniband",
+      {
+          {"port_count",
+           [&](auto& n, auto& k) { ib.port_count = static_cast<int>(r.Integer(n, k, 0, 64)); }},
+          {"rate_gbps", [&](auto& n, auto& k) { ib.rate_gbps = r.Number(n, k, 1, 10000); }},
+          {"rail_link_layers",
+           [&](auto& n, auto& k) {
+             ib.rail_link_layers = r.StringList(n, k);
+             for (const std::string& layer : ib.rail_link_layers) {
+               if (layer != "InfiniBand" && layer != "Ethernet") {
+                 r.Fail(n, "\"" + k + "\" items must be \"InfiniBand\" or \"Ethernet\"");
+               }
+             }
+           }},
+          {"link_flap_window_seconds",
+           [&](auto& n, auto& k) { ib.link_flap_window_seconds = r.Number(n, k, 1, 30 * 86400); }},
+          {"link_flap_down_events",
+           [&](auto& n, auto& k) {
+             ib.link_flap_down_events = static_cast<int>(r.Integer(n, k, 1, 1000000));
+           }},
+          {"error_thresholds",
+           [&](auto& n, auto& k) {
+             const toml::table& thresholds = r.Table(n, k);
+             for (const auto& [name, value] : thresholds) {
+               const std::string key = k + "." + std::string(name.str());
+               if (ib::FindCounterSpec("counters", name.str()) == nullptr) {
+                 r.Fail(value, "unknown counter \"" + key +
+                                   "\" (names are the files of counters/, e.g. symbol_error)");
+               }
+               ib.error_thresholds[std::string(name.str())] =
+                   static_cast<uint64_t>(r.Integer(value, key, 0, INT64_MAX));
+             }
+           }},
+      });
+}
+
+void ReadRdmaLoopback(const StrictTomlReader& r, const toml::table& table,
+                      RdmaLoopbackExpectations& rdma) {
+  r.Walk(
+      table, "rdma_loopback",
+      {
+          {"bandwidth_gbps_min",
+           [&](auto& n, auto& k) { rdma.bandwidth_gbps_min = r.Number(n, k, 0.001, 100000); }},
+          {"gpu_bandwidth_gbps_min",
+           [&](auto& n, auto& k) { rdma.gpu_bandwidth_gbps_min = r.Number(n, k, 0.001, 100000); }},
+          {"message_bytes",
+           [&](auto& n, auto& k) {
+             rdma.message_bytes = static_cast<uint64_t>(r.Integer(n, k, 4096, 1ll << 30));
+           }},
+          {"depth",
+           [&](auto& n, auto& k) { rdma.depth = static_cast<int>(r.Integer(n, k, 1, 8192)); }},
+          {"duration_seconds",
+           [&](auto& n, auto& k) { rdma.duration_seconds = r.Number(n, k, 0.01, 600); }},
+          {"parallel", [&](auto& n, auto& k) { rdma.parallel = r.Bool(n, k); }},
+          {"gpudirect",
+           [&](auto& n, auto& k) {
+             rdma.gpudirect = r.String(n, k);
+             if (rdma.gpudirect != "auto" && rdma.gpudirect != "off" &&
+                 rdma.gpudirect != "required") {
+               r.Fail(n, "\"" + k + "\" must be \"auto\", \"off\" or \"required\"");
+             }
+           }},
+      });
+}
+
 Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
   Profile p;
   r.Walk(
@@ -72,19 +143,9 @@ Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
           {"sources", [&](auto& n, auto& k) { p.sources = r.StringList(n, k); }},
           {"match", [&](auto& n, auto& k) { ReadMatch(r, r.Table(n, k), p.match); }},
           {"gpu", [&](auto& n, auto& k) { ReadGpu(r, r.Table(n, k), p.gpu); }},
-          {"infiniband",
-           [&](auto& n, auto& k) {
-             r.Walk(
-                 r.Table(n, k), k,
-                 {
-                     {"port_count",
-                      [&](auto& m, auto& j) {
-                        p.infiniband.port_count = static_cast<int>(r.Integer(m, j, 0, 64));
-                      }},
-                     {"rate_gbps",
-                      [&](auto& m, auto& j) { p.infiniband.rate_gbps = r.Number(m, j, 1, 10000); }},
-                 });
-           }},
+          {"infiniband", [&](auto& n, auto& k) { ReadInfiniband(r, r.Table(n, k), p.infiniband); }},
+          {"rdma_loopback",
+           [&](auto& n, auto& k) { ReadRdmaLoopback(r, r.Table(n, k), p.rdma_loopback); }},
           {"topology",
            [&](auto& n, auto& k) {
              r.Walk(r.Table(n, k), k,

@@ -4,6 +4,7 @@
 #include "probes/gpu_health/gpu_health_probe.h"
 #include "probes/gpu_presence/gpu_presence_probe.h"
 #include "probes/gpu_xid/gpu_xid_probe.h"
+#include "probes/ib_ports/ib_ports_probe.h"
 
 namespace nodehealth {
 
@@ -18,6 +19,7 @@ const std::vector<std::unique_ptr<Probe>>& AllProbes() {
     probes.push_back(std::make_unique<GpuDriverProbe>());
     probes.push_back(std::make_unique<GpuHealthProbe>());
     probes.push_back(std::make_unique<GpuXidProbe>());
+    probes.push_back(std::make_unique<IbPortsProbe>());
     return probes;
   }();
   return kProbes;

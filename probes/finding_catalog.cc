@@ -116,6 +116,9 @@ constexpr std::array kCatalog = {
                  "on an NVSwitch system the GPU has not completed fabric registration, so CUDA "
                  "cannot use it",
                  "Start nvidia-fabricmanager (same version as the driver); check the NVSwitches."},
+    CatalogEntry{"ib_firmware_mismatch", kWarn, kMonitor,
+                 "HCAs of one type and board run different firmware versions",
+                 "Finish the firmware update (mlxfwreset or a reboot activates a flashed image)."},
 };
 
 }  // namespace

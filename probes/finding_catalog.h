@@ -68,6 +68,7 @@ inline constexpr std::string_view kGpuTemperatureHigh = "gpu_temperature_high";
 inline constexpr std::string_view kGpuClockSlowdown = "gpu_clock_slowdown";
 inline constexpr std::string_view kGpuRecoveryAction = "gpu_recovery_action";
 inline constexpr std::string_view kGpuFabricNotReady = "gpu_fabric_not_ready";
+inline constexpr std::string_view kIbFirmwareMismatch = "ib_firmware_mismatch";
 }  // namespace codes
 
 }  // namespace nodehealth

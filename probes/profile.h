@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,8 +43,29 @@ struct GpuExpectations {
 };
 
 struct InfinibandExpectations {
-  std::optional<int> port_count;
-  std::optional<double> rate_gbps;
+  std::optional<int> port_count;    // active rails (ports whose link layer is in rail_link_layers)
+  std::optional<double> rate_gbps;  // minimum rate of every active rail
+  // Which link layers count as rails. An Ethernet bond (BlueField, accelerated networking) is not
+  // an InfiniBand rail unless the profile lists "Ethernet" (a RoCE cluster).
+  std::vector<std::string> rail_link_layers = {"InfiniBand"};
+  // Counter file name (counters/<name>) -> highest total allowed; overrides ib_counters.cc
+  // defaults.
+  std::map<std::string, uint64_t> error_thresholds;
+  // ib_link_flapping: at least this many link-down events inside the window. Azure NHC looks back
+  // six hours (check_ib_link_flapping's default interval).
+  double link_flap_window_seconds = 6 * 3600;
+  int link_flap_down_events = 2;
+};
+
+// The active RDMA loopback test (rdma_loopback).
+struct RdmaLoopbackExpectations {
+  std::optional<double> bandwidth_gbps_min;      // host memory, per port
+  std::optional<double> gpu_bandwidth_gbps_min;  // GPUDirect (GPU memory), per port
+  uint64_t message_bytes = 8u << 20;             // RDMA WRITE size for the bandwidth phase
+  int depth = 128;                               // WRITEs in flight (perftest's default tx depth)
+  double duration_seconds = 2;                   // bandwidth phase per port (latency: a fifth)
+  bool parallel = false;                         // all ports at once instead of one after another
+  std::string gpudirect = "auto";                // "auto", "off", "required"
 };
 
 struct TopologyExpectations {
@@ -58,6 +80,7 @@ struct Profile {
   ProfileMatch match;
   GpuExpectations gpu;
   InfinibandExpectations infiniband;
+  RdmaLoopbackExpectations rdma_loopback;
   TopologyExpectations topology;
 };
 

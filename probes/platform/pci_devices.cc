@@ -50,6 +50,35 @@ void ReadLink(const FileSystem& fs, const std::string& dir, PciDevice& device) {
 
 }  // namespace
 
+PciDevice ReadPciDevice(const FileSystem& fs, const std::string& dir, std::string_view name) {
+  PciDevice device;
+  Expected<std::string> bus_id = NormalizePciBusId(name);
+  device.bus_id = bus_id ? *bus_id : std::string(name);
+  auto hex = [](std::string_view text) { return ParseHexId(text); };
+  auto decimal = [](std::string_view text) { return ParseDecimal(text); };
+  if (auto id = ReadOptional<uint32_t>(fs, dir, "device", hex, device.problems)) {
+    device.device = *id;
+  } else {
+    device.problems.push_back(dir + "/device: missing");
+  }
+  if (auto cls = ReadOptional<uint32_t>(fs, dir, "class", hex, device.problems)) {
+    device.class_code = *cls;
+  } else {
+    device.problems.push_back(dir + "/class: missing");
+  }
+  // numa_node is -1 on single-socket machines and in many VMs: no NUMA affinity.
+  if (auto numa = ReadOptional<int>(fs, dir, "numa_node", decimal, device.problems);
+      numa && *numa >= 0) {
+    device.numa_node = numa;
+  }
+  ReadLink(fs, dir, device);
+  if (Expected<std::string> driver = fs.ReadLink(JoinPath(dir, "driver"))) {
+    const std::size_t slash = driver->rfind('/');
+    device.driver = slash == std::string::npos ? *driver : driver->substr(slash + 1);
+  }
+  return device;
+}
+
 bool IsDisplayController(const PciDevice& device) { return (device.class_code >> 16) == 0x03; }
 
 Expected<PciScan> ScanPciDevices(const FileSystem& fs, uint32_t vendor) {
@@ -81,32 +110,8 @@ Expected<PciScan> ScanPciDevices(const FileSystem& fs, uint32_t vendor) {
     }
     if (*vendor_id != vendor) continue;
 
-    PciDevice device;
+    PciDevice device = ReadPciDevice(fs, dir, name);
     device.vendor = *vendor_id;
-    Expected<std::string> bus_id = NormalizePciBusId(name);
-    device.bus_id = bus_id ? *bus_id : name;
-    auto hex = [](std::string_view text) { return ParseHexId(text); };
-    auto decimal = [](std::string_view text) { return ParseDecimal(text); };
-    if (auto id = ReadOptional<uint32_t>(fs, dir, "device", hex, device.problems)) {
-      device.device = *id;
-    } else {
-      device.problems.push_back(dir + "/device: missing");
-    }
-    if (auto cls = ReadOptional<uint32_t>(fs, dir, "class", hex, device.problems)) {
-      device.class_code = *cls;
-    } else {
-      device.problems.push_back(dir + "/class: missing");
-    }
-    // numa_node is -1 on single-socket machines and in many VMs: no NUMA affinity.
-    if (auto numa = ReadOptional<int>(fs, dir, "numa_node", decimal, device.problems);
-        numa && *numa >= 0) {
-      device.numa_node = numa;
-    }
-    ReadLink(fs, dir, device);
-    if (Expected<std::string> driver = fs.ReadLink(JoinPath(dir, "driver"))) {
-      const std::size_t slash = driver->rfind('/');
-      device.driver = slash == std::string::npos ? *driver : driver->substr(slash + 1);
-    }
     scan.devices.push_back(std::move(device));
   }
   std::sort(scan.devices.begin(), scan.devices.end(),

@@ -52,6 +52,11 @@ struct PciScan {
 // cannot be listed (a node without /sys/bus/pci is an error, not "no GPUs").
 Expected<PciScan> ScanPciDevices(const FileSystem& fs, uint32_t vendor);
 
+// Reads one PCI function's attributes from its sysfs directory `dir` (which may be reached through
+// a class link such as /sys/class/infiniband/mlx5_0/device); `name` is its bus address. `vendor` is
+// left 0: callers that need it have read it already.
+PciDevice ReadPciDevice(const FileSystem& fs, const std::string& dir, std::string_view name);
+
 // Display controllers (class 0x03xxxx): VGA 0x0300, 3D 0x0302. NVSwitch functions are bridges
 // (0x0680) and audio functions of consumer cards are 0x0403; neither is a GPU.
 bool IsDisplayController(const PciDevice& device);

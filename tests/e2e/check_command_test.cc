@@ -61,7 +61,7 @@ TEST(CheckCommandTest, NodeWithoutGpusSaysSoAndPasses) {
   EXPECT_NE(c.report["profile_selection"]["reason"].get<std::string>().find(
                 "auto: no shipped profile matches"),
             std::string::npos);
-  ASSERT_EQ(c.report["probes"].size(), 4u);
+  ASSERT_EQ(c.report["probes"].size(), 5u);  // every passive probe, each skipped with a reason
   for (const json& p : c.report["probes"]) EXPECT_EQ(p["verdict"], "skip") << p["name"];
 
   testing::CommandResult table =
@@ -211,7 +211,7 @@ TEST(CheckCommandTest, OnlySelectsProbes) {
   ASSERT_EQ(c.report["probes"].size(), 1u);
   EXPECT_EQ(c.report["probes"][0]["name"], "gpu_xid");
   Check skip = RunCheckOn(node, {"--skip", "gpu_xid,gpu_health", "--profile", "none"});
-  EXPECT_EQ(skip.report["probes"].size(), 2u);
+  EXPECT_EQ(skip.report["probes"].size(), 3u);  // gpu_presence, gpu_driver, ib_ports
 }
 
 TEST(CheckCommandTest, UnwritableOutputIsReported) {
@@ -226,7 +226,9 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult run = RunCommand({NodehealthBinary(), "probes", "--format", "json"});
   ASSERT_EQ(run.exit_code, 0);
   json j = json::parse(run.out);
-  ASSERT_EQ(j["probes"].size(), 4u);
+  ASSERT_EQ(j["probes"].size(), 5u);
+  EXPECT_EQ(j["probes"][4]["name"], "ib_ports");
+  EXPECT_EQ(j["probes"][4]["codes"][0], "ib_hca_missing");
   EXPECT_EQ(j["probes"][0]["name"], "gpu_presence");
   EXPECT_EQ(j["probes"][0]["kind"], "passive");
   EXPECT_EQ(j["probes"][3]["codes"][0], "gpu_xid");

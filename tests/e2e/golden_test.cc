@@ -85,7 +85,7 @@ TEST_P(GoldenTest, ReportMatches) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, GoldenTest,
                          ::testing::Values(GoldenCase{"no-gpu.toml", "auto"},
-                                           GoldenCase{"h100-vm.toml", "azure-nd96isr-h100-v5"},
+                                           GoldenCase{"azure-nd96isr-h100-v5.toml", "auto"},
                                            GoldenCase{"h100-vm-cool.toml", "auto"},
                                            GoldenCase{"hgx-h100-xe9680.toml", "none"},
                                            GoldenCase{"fault-xid48.toml", "none"},

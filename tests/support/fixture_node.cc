@@ -12,6 +12,7 @@
 #include "tests/support/lspci_capture.h"
 #include "tests/support/scenario.h"
 #include "tests/support/smi_capture.h"
+#include "tests/support/ttar.h"
 
 #ifndef NODEHEALTH_SCENARIO_DIR
 #define NODEHEALTH_SCENARIO_DIR ""
@@ -46,6 +47,49 @@ struct Writer {
     fs::create_symlink(target, full, ec);
   }
 };
+
+// [trees] "<dest>" = "<source>": a directory copied as is, or "<archive.ttar>:<member>" whose
+// entries below <member> land below <dest>.
+Expected<bool> CopyTree(Writer& w, const std::string& dest, const std::string& source) {
+  const std::size_t ttar = source.find(".ttar:");
+  if (ttar == std::string::npos) {
+    std::error_code ec;
+    const fs::path to = fs::path(w.root) / dest;
+    fs::create_directories(to, ec);
+    fs::copy(source, to,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+                 fs::copy_options::overwrite_existing,
+             ec);
+    if (ec) return MakeError("cannot copy " + source + ": " + ec.message());
+    return true;
+  }
+  const std::string archive = source.substr(0, ttar + 5);
+  std::string member = source.substr(ttar + 6);
+  while (!member.empty() && member.back() == '/') member.pop_back();
+  Expected<std::string> text = ReadWholeFile(archive);
+  if (!text) return text.error();
+  Expected<std::vector<TtarEntry>> entries = ParseTtar(*text);
+  if (!entries) return MakeError(archive + ": " + entries.error().message);
+  int copied = 0;
+  for (const TtarEntry& entry : *entries) {
+    if (entry.path != member && !entry.path.starts_with(member + "/")) continue;
+    const std::string path = dest + entry.path.substr(member.size());
+    ++copied;
+    switch (entry.kind) {
+      case TtarEntry::Kind::kDirectory:
+        w.Dir(path);
+        break;
+      case TtarEntry::Kind::kFile:
+        w.File(path, entry.content);
+        break;
+      case TtarEntry::Kind::kSymlink:
+        w.Symlink(path, entry.target);
+        break;
+    }
+  }
+  if (copied == 0) return MakeError(archive + " has nothing under " + member);
+  return true;
+}
 
 std::string Hex(uint32_t value, int digits) {
   char buffer[16];
@@ -276,9 +320,32 @@ Expected<bool> MaterializeNode(const std::string& scenario_path, const std::stri
     w.File("dev/kmsg", log);
   }
 
+  if (const toml::table* trees = SubTable(s, "trees")) {
+    for (const auto& [dest, source] : *trees) {
+      const std::optional<std::string> from = source.value<std::string>();
+      if (!from) return MakeError("[trees] values must be strings");
+      Expected<bool> copied = CopyTree(w, std::string(dest.str()), *from);
+      if (!copied) return copied.error();
+    }
+  }
   if (const toml::table* files = SubTable(s, "files")) {
     for (const auto& [path, content] : *files) {
       if (auto text = content.value<std::string>()) w.File(std::string(path.str()), *text);
+    }
+  }
+  if (const toml::table* links = SubTable(s, "symlinks")) {
+    for (const auto& [path, target] : *links) {
+      if (auto text = target.value<std::string>()) w.Symlink(std::string(path.str()), *text);
+    }
+  }
+  // remove = ["<path below the root>", ...]: a device that a fault scenario takes away from its
+  // base.
+  if (const toml::array* remove = s.get_as<toml::array>("remove")) {
+    for (const auto& item : *remove) {
+      if (auto path = item.value<std::string>()) {
+        std::error_code ec;
+        std::filesystem::remove_all(std::filesystem::path(w.root) / *path, ec);
+      }
     }
   }
   if (!w.error.empty()) return MakeError(w.error);

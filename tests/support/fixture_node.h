@@ -12,7 +12,11 @@
 //   [driver] version = "535.161.08", open = false, proc_version = "<whole line>",
 //            dev_nodes = <count> (default: the number of NVIDIA GPUs on PCI), loaded = true
 //   [kmsg] files = ["<log>", ...], lines = ["<line>", ...]
+//   [trees] "<dest below the root>" = "<directory>" or "<archive.ttar>:<member path>" (copied
+//           before [files], so [files] can change single files of a real tree)
 //   [files] "<path below the root>" = "<content>"
+//   [symlinks] "<path below the root>" = "<target>"
+//   remove = ["<path below the root>", ...]   (applied last: a fault takes a device away)
 //   [nvml] ... read by the fake NVML only (tests/fakes/nvml/fake_nvml.cc)
 #pragma once
 

@@ -1,0 +1,49 @@
+// ib_ports: is the fabric side of the node fit? Every RDMA device and port under
+// /sys/class/infiniband, judged against the profile.
+//
+// Checks:  rails (ports whose link layer the profile counts, InfiniBand by default) present and
+//          ACTIVE/LinkUp, rate at least the profile's, firmware the same on HCAs of one type, the
+//          HCA's PCIe link at its maximum width and speed, error counters under thresholds
+//          (infiniband-diags defaults), link-down lines in the kernel log inside a window.
+// Reads:   /sys/class/infiniband/** (ib_sysfs.h), the HCA's PCI function through <dev>/device,
+//          <dev>/device/net/*/dev_port, /proc/uptime, /dev/kmsg.
+// Findings: ib_hca_missing (node), ib_port_down, ib_port_rate_degraded, ib_port_errors,
+//          ib_link_flapping, pcie_link_degraded, ib_firmware_mismatch (hca/<device>/<port>),
+//          probe_error.
+// Measurements: ib_hca_info, ib_port_info, ib_port_state_id, ib_port_physical_state_id,
+//          ib_port_rate_bytes_per_second, one series per counter (ib_counters.h),
+//          ib_port_hw_counter_total{counter}, ib_rails_active, ib_rails_expected.
+// Cost: about 50 small file reads per port (fixture 8x H100 tree: see bench/README.md).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "probes/ib_ports/ib_sysfs.h"
+#include "probes/probe.h"
+
+namespace nodehealth {
+
+// Link-down lines of one port (or of an interface nodehealth could not map to a port) in the
+// kernel log, inside the flap window.
+struct LinkDownTally {
+  std::string entity;     // "hca/mlx5_0/1", or "node" when the interface is not an HCA port's
+  std::string interface;  // as the log names it
+  int downs = 0;
+  std::string last_line;
+};
+
+std::string HcaEntity(std::string_view device, int port);
+
+// The decision on plain values (tests drive it directly).
+ProbeResult EvaluateIbPorts(const ib::Scan& scan, const Profile* profile,
+                            const std::vector<LinkDownTally>& link_downs);
+
+class IbPortsProbe final : public Probe {
+ public:
+  const ProbeInfo& info() const override;
+  ProbeResult Run(const ProbeContext& context) const override;
+};
+
+}  // namespace nodehealth
