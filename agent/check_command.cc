@@ -140,8 +140,11 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
     const std::string name(info.name);
     const bool selected = only.empty() ? std::find(skip.begin(), skip.end(), name) == skip.end()
                                        : std::find(only.begin(), only.end(), name) != only.end();
-    // `check` runs passive probes only; active ones belong to burn-in or an explicit request.
-    if (!selected || (info.kind == ProbeKind::kActive && options.mode == "check")) continue;
+    // `check` runs active probes only when --only names them (on demand); `burnin` runs them all.
+    const bool named = std::find(only.begin(), only.end(), name) != only.end();
+    if (!selected || (info.kind == ProbeKind::kActive && options.mode == "check" && !named)) {
+      continue;
+    }
     std::chrono::milliseconds timeout = info.timeout;
     if (auto it = config->probe_timeout_seconds.find(name);
         it != config->probe_timeout_seconds.end()) {
@@ -156,7 +159,18 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
                        .profile = profile,
                        .inventory = inventory,
                        .deadline = run_deadline};
-  RunOutcome run = RunProbes(runs, context);
+  // Passive probes first, active ones after them: a burn-in judges a node's load tests only once
+  // its inventory is known, and load never distorts a passive reading.
+  std::vector<ProbeRun> passive, active;
+  for (const ProbeRun& r : runs) {
+    (r.probe->info().kind == ProbeKind::kPassive ? passive : active).push_back(r);
+  }
+  RunOutcome run = RunProbes(passive, context);
+  if (!active.empty()) {
+    RunOutcome second = RunProbes(active, context);
+    std::move(second.results.begin(), second.results.end(), std::back_inserter(run.results));
+    run.abandoned += second.abandoned;
+  }
   ApplyActionOverrides(*config, run.results);
 
   Report report;

@@ -71,6 +71,14 @@ int main(int argc, char** argv) {
   AddCommonOptions(check, check_options);
   check->get_option("--only")->excludes(check->get_option("--skip"));
 
+  nodehealth::CheckOptions burnin_options;
+  burnin_options.mode = "burnin";
+  burnin_options.timeout_seconds = 900;
+  CLI::App* burnin = app.add_subcommand(
+      "burnin", "Run the passive probes, then the active ones (RDMA loopback, ...), and report");
+  AddCommonOptions(burnin, burnin_options);
+  burnin->get_option("--only")->excludes(burnin->get_option("--skip"));
+
   std::string probes_format;
   CLI::App* probes = app.add_subcommand("probes", "List the probes and the finding codes");
   probes->add_option("--format", probes_format, "table or json")
@@ -95,8 +103,9 @@ int main(int argc, char** argv) {
 
   if (probes->parsed()) return nodehealth::RunProbesCommand(probes_format, std::cout);
 
-  StartHardDeadline(check_options.timeout_seconds + 4);
-  const nodehealth::CheckResult result = nodehealth::RunCheck(check_options, std::cout, std::cerr);
+  const nodehealth::CheckOptions& options = burnin->parsed() ? burnin_options : check_options;
+  StartHardDeadline(options.timeout_seconds + 4);
+  const nodehealth::CheckResult result = nodehealth::RunCheck(options, std::cout, std::cerr);
   if (result.must_exit_immediately) {
     // A probe thread or NVML call is still running and holds references into RunCheck's frame:
     // skip static destructors and atexit handlers.

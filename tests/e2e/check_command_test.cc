@@ -214,6 +214,41 @@ TEST(CheckCommandTest, OnlySelectsProbes) {
   EXPECT_EQ(skip.report["probes"].size(), 3u);  // gpu_presence, gpu_driver, ib_ports
 }
 
+// The real libibverbs on a machine without RDMA hardware: burnin runs the active probe after the
+// passive ones and skips it with the reason libibverbs gave.
+TEST(BurninCommandTest, MachineWithoutRdmaSkipsTheLoopbackWithAPlainReason) {
+  FixtureNode node("no-gpu.toml");
+  testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--format", "json",
+                  "--config", SourceDir() + "/tests/fixtures/empty-config.toml"},
+                 {}, std::chrono::seconds(60));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json report = json::parse(run.out);
+  EXPECT_EQ(report["mode"], "burnin");
+  ASSERT_EQ(report["probes"].size(), 6u);
+  const json& rdma = report["probes"][5];
+  EXPECT_EQ(rdma["name"], "rdma_loopback");
+  if (rdma["verdict"] == "skip") {
+    EXPECT_EQ(rdma["skip_reason"].get<std::string>().substr(0, 29),
+              "no RDMA device on this node (");
+  } else {
+    GTEST_SKIP() << "this machine has RDMA devices: the hw-ib tests cover it";
+  }
+  testing::CommandResult table =
+      RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--format", "table",
+                  "--config", SourceDir() + "/tests/fixtures/empty-config.toml"});
+  EXPECT_NE(table.out.find("rdma_loopback skip"), std::string::npos) << table.out;
+}
+
+TEST(CheckCommandTest, ActiveProbesRunOnlyWhenNamed) {
+  FixtureNode node("no-gpu.toml");
+  Check plain = RunCheckOn(node);
+  EXPECT_EQ(ProbeIn(plain.report, "rdma_loopback"), nullptr);
+  Check named = RunCheckOn(node, {"--only", "rdma_loopback"});
+  ASSERT_EQ(named.report["probes"].size(), 1u);
+  EXPECT_EQ(named.report["probes"][0]["name"], "rdma_loopback");
+}
+
 TEST(CheckCommandTest, UnwritableOutputIsReported) {
   FixtureNode node("no-gpu.toml");
   Check c = RunCheckOn(node, {"--output", "/nonexistent-dir/report.json"});
@@ -226,9 +261,11 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult run = RunCommand({NodehealthBinary(), "probes", "--format", "json"});
   ASSERT_EQ(run.exit_code, 0);
   json j = json::parse(run.out);
-  ASSERT_EQ(j["probes"].size(), 5u);
+  ASSERT_EQ(j["probes"].size(), 6u);
   EXPECT_EQ(j["probes"][4]["name"], "ib_ports");
   EXPECT_EQ(j["probes"][4]["codes"][0], "ib_hca_missing");
+  EXPECT_EQ(j["probes"][5]["name"], "rdma_loopback");
+  EXPECT_EQ(j["probes"][5]["kind"], "active");
   EXPECT_EQ(j["probes"][0]["name"], "gpu_presence");
   EXPECT_EQ(j["probes"][0]["kind"], "passive");
   EXPECT_EQ(j["probes"][3]["codes"][0], "gpu_xid");

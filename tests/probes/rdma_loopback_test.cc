@@ -1,0 +1,230 @@
+#include "probes/rdma_loopback/rdma_loopback_probe.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "probes/rdma_loopback/loopback_measure.h"
+#include "tests/fakes/rdma/fake_rdma_provider.h"
+#include "tests/support/test_env.h"
+
+namespace nodehealth {
+namespace {
+
+using testing::CountFindings;
+using testing::FakeRdmaProvider;
+using testing::FindFinding;
+using testing::FindMeasurement;
+using testing::FixtureNode;
+using testing::ShippedProfile;
+
+std::string Describe(const ProbeResult& r) {
+  std::string out = std::string(ToString(r.verdict)) + " " + r.error + " " + r.skip_reason;
+  for (const Finding& f : r.findings) out += "\n  " + f.code + " " + f.entity + ": " + f.message;
+  return out;
+}
+
+class RdmaLoopbackTest : public ::testing::Test {
+ protected:
+  RdmaLoopbackTest() : shared_(std::make_shared<FakeRdmaProvider::Shared>()) {
+    shared_->devices =
+        std::vector<std::string>{"mlx5_an0", "mlx5_ib0", "mlx5_ib1", "mlx5_ib2", "mlx5_ib3",
+                                 "mlx5_ib4", "mlx5_ib5", "mlx5_ib6", "mlx5_ib7"};
+    profile_ = ShippedProfile("azure-nd96isr-h100-v5");
+    profile_.rdma_loopback.duration_seconds = 0.05;  // simulated time: keeps sample counts small
+  }
+
+  RdmaLoopbackProbe MakeProbe() {
+    auto shared = shared_;
+    return RdmaLoopbackProbe(
+        {.make_provider = [shared] { return std::make_unique<FakeRdmaProvider>(shared); },
+         .lock_limits = [this] { return limits_; },
+         .clock = [shared] { return shared->Now(); }});
+  }
+
+  std::shared_ptr<FakeRdmaProvider::Shared> shared_;
+  Profile profile_;
+  LockLimits limits_{std::nullopt, false};
+};
+
+TEST_F(RdmaLoopbackTest, NoVerbsSupportSkipsWithThePlainReason) {
+  shared_->devices = MakeError("ibv_get_device_list: Function not implemented (errno 38)", ENOSYS);
+  FixtureNode node("no-gpu.toml");
+  ProbeResult r = node.Run(MakeProbe(), nullptr);
+  EXPECT_EQ(r.verdict, ProbeVerdict::kSkip);
+  EXPECT_EQ(r.skip_reason,
+            "no RDMA device on this node (ibv_get_device_list: Function not implemented (errno "
+            "38))");
+}
+
+TEST_F(RdmaLoopbackTest, NoDeviceWhereTheProfileExpectsPortsFails) {
+  shared_->devices = std::vector<std::string>{};
+  FixtureNode node("h100-vm.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  EXPECT_EQ(r.findings[0].code, "rdma_loopback_failed");
+  EXPECT_EQ(r.findings[0].entity, "node");
+  EXPECT_EQ(r.findings[0].evidence[0].observed, "libibverbs lists no RDMA device");
+  EXPECT_EQ(r.findings[0].evidence[0].expected, "8 InfiniBand ports");
+}
+
+TEST_F(RdmaLoopbackTest, HealthyRailsAreMeasuredOnTheirNumaNode) {
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  EXPECT_EQ(r.verdict, ProbeVerdict::kPass) << Describe(r);
+  for (int i = 0; i < 8; ++i) {
+    const std::map<std::string, std::string> port = {{"device", "mlx5_ib" + std::to_string(i)},
+                                                     {"port", "1"}};
+    const Measurement* bw = FindMeasurement(r, "rdma_loopback_bandwidth_bytes_per_second", port);
+    ASSERT_NE(bw, nullptr) << i;
+    EXPECT_NEAR(bw->value, 49e9, 1e3);
+    EXPECT_NEAR(FindMeasurement(r, "rdma_loopback_latency_seconds", port)->value, 2e-6, 1e-12);
+  }
+  // The Ethernet mlx5_an0 is not a rail of this profile: not tested.
+  EXPECT_EQ(
+      FindMeasurement(r, "rdma_loopback_bandwidth_bytes_per_second", {{"device", "mlx5_an0"}}),
+      nullptr);
+  ASSERT_EQ(shared_->connects.size(), 8u);
+  EXPECT_EQ(shared_->connects[0].device, "mlx5_ib0");
+  EXPECT_EQ(shared_->connects[0].numa_node, 0);
+  EXPECT_EQ(shared_->connects[5].numa_node, 1);
+  EXPECT_EQ(shared_->connects[5].buffer_bytes, 8u << 20);
+  EXPECT_EQ(shared_->connects[5].depth, 128);
+  EXPECT_NE(std::find(r.notes.begin(), r.notes.end(),
+                      "GPUDirect RDMA not tested: dlopen libcuda.so.1: not found"),
+            r.notes.end());
+}
+
+TEST_F(RdmaLoopbackTest, SlowPortIsBandwidthLowAgainstTheAzureFloor) {
+  shared_->ports["mlx5_ib3/1"].bytes_per_second = 45e9;  // 360 Gb/s
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  const Finding& f = r.findings[0];
+  EXPECT_EQ(f.code, "rdma_loopback_bandwidth_low");
+  EXPECT_EQ(f.entity, "hca/mlx5_ib3/1");
+  EXPECT_EQ(f.action, Action::kDrain);
+  EXPECT_EQ(f.evidence[0].source,
+            "rdma_loopback host memory (8388608-byte RDMA WRITEs, 128 in flight)");
+  EXPECT_EQ(f.evidence[0].observed, "360.0 Gb/s");
+  EXPECT_EQ(f.evidence[0].expected, ">= 390.0 Gb/s");
+}
+
+TEST_F(RdmaLoopbackTest, VerbsFailureNamesTheCallAndErrno) {
+  shared_->ports["mlx5_ib2/1"].connect_error =
+      MakeError("ibv_modify_qp(RTR): Connection timed out (errno 110)", 110);
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  const Finding& f = r.findings[0];
+  EXPECT_EQ(f.code, "rdma_loopback_failed");
+  EXPECT_EQ(f.entity, "hca/mlx5_ib2/1");
+  EXPECT_EQ(f.evidence[0].source, "libibverbs");
+  EXPECT_EQ(f.evidence[0].observed, "ibv_modify_qp(RTR): Connection timed out (errno 110)");
+  // The other seven ports were still tested.
+  EXPECT_EQ(shared_->connects.size(), 8u);
+}
+
+TEST_F(RdmaLoopbackTest, CompletionsThatNeverComeTimeOutIntoAFinding) {
+  shared_->ports["mlx5_ib7/1"].hang = true;
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  const Finding* f = FindFinding(r, "rdma_loopback_failed", "hca/mlx5_ib7/1");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_EQ(f->evidence[0].observed,
+            "timed out waiting for completions (128 RDMA WRITEs outstanding)");
+}
+
+TEST_F(RdmaLoopbackTest, SmallMemlockLimitIsAFindingThatSaysSo) {
+  limits_ = {8u << 20, false};
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  EXPECT_EQ(r.findings[0].code, "rdma_loopback_failed");
+  EXPECT_EQ(r.findings[0].entity, "node");
+  EXPECT_EQ(r.findings[0].evidence[0].source, "RLIMIT_MEMLOCK");
+  EXPECT_EQ(r.findings[0].evidence[0].observed, "8 MiB");
+  EXPECT_EQ(r.findings[0].evidence[0].expected, ">= 17 MiB");
+  EXPECT_NE(r.findings[0].message.find("LimitMEMLOCK=infinity"), std::string::npos);
+  EXPECT_TRUE(shared_->connects.empty());
+  // CAP_IPC_LOCK makes the limit irrelevant.
+  limits_ = {8u << 20, true};
+  EXPECT_EQ(node.Run(MakeProbe(), &profile_).verdict, ProbeVerdict::kPass);
+}
+
+TEST_F(RdmaLoopbackTest, GpuDirectVariantUsesGpuMemoryAndItsOwnFloor) {
+  shared_->gpus = 8;
+  shared_->ports["mlx5_ib4/1"].gpu_bytes_per_second = 46e9;  // 368 Gb/s < 380
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  ASSERT_EQ(shared_->connects.size(), 16u);
+  EXPECT_EQ(shared_->connects[1].memory, rdma::Memory::kGpu);
+  EXPECT_EQ(shared_->connects[9].gpu_ordinal, 4);
+  EXPECT_NEAR(FindMeasurement(r, "rdma_loopback_gpu_bandwidth_bytes_per_second",
+                              {{"device", "mlx5_ib0"}, {"port", "1"}, {"gpu", "0"}})
+                  ->value,
+              48e9, 1e3);
+  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  EXPECT_EQ(r.findings[0].code, "rdma_loopback_bandwidth_low");
+  EXPECT_EQ(r.findings[0].entity, "hca/mlx5_ib4/1");
+  EXPECT_EQ(r.findings[0].evidence[0].observed, "368.0 Gb/s");
+  EXPECT_EQ(r.findings[0].evidence[0].expected, ">= 380.0 Gb/s");
+}
+
+TEST_F(RdmaLoopbackTest, RequiredGpuDirectThatIsMissingFails) {
+  profile_.rdma_loopback.gpudirect = "required";
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  const Finding* f = FindFinding(r, "rdma_loopback_failed", "node");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_EQ(f->evidence[0].observed, "dlopen libcuda.so.1: not found");
+}
+
+TEST_F(RdmaLoopbackTest, ParallelModeTestsEveryPort) {
+  profile_.rdma_loopback.parallel = true;
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  EXPECT_EQ(shared_->connects.size(), 8u);
+  int measured = 0;
+  for (const Measurement& m : r.measurements) {
+    measured += m.name == "rdma_loopback_bandwidth_bytes_per_second" ? 1 : 0;
+  }
+  EXPECT_EQ(measured, 8);
+}
+
+TEST_F(RdmaLoopbackTest, DownPortIsNotTestedAndSaysWhy) {
+  FixtureNode node("fault-ib-port-down.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  EXPECT_EQ(shared_->connects.size(), 7u);
+  EXPECT_NE(std::find(r.notes.begin(), r.notes.end(),
+                      "mlx5_ib3 port 1 is not ACTIVE, not tested (ib_ports reports it)"),
+            r.notes.end());
+}
+
+TEST(GidSelectionTest, PrefersRoceV2Ipv4MappedOnThePort) {
+  using rdma::GidEntry;
+  auto gid = [](std::initializer_list<uint8_t> head, std::initializer_list<uint8_t> tail) {
+    std::array<uint8_t, 16> g{};
+    std::copy(head.begin(), head.end(), g.begin());
+    std::copy(tail.begin(), tail.end(), g.end() - tail.size());
+    return g;
+  };
+  const std::vector<GidEntry> table = {
+      {0, 1, gid({0xfe, 0x80}, {0x01}), GidEntry::Type::kRoceV1},
+      {1, 1, gid({0xfe, 0x80}, {0x01}), GidEntry::Type::kRoceV2},
+      {2, 1, gid({}, {0xff, 0xff, 10, 0, 0, 5}), GidEntry::Type::kRoceV1},
+      {3, 1, gid({}, {0xff, 0xff, 10, 0, 0, 5}), GidEntry::Type::kRoceV2},
+      {4, 2, gid({}, {0xff, 0xff, 10, 0, 1, 5}), GidEntry::Type::kRoceV2},
+      {5, 1, gid({0x20, 0x01, 0x0d, 0xb8}, {0x07}), GidEntry::Type::kRoceV2},
+  };
+  EXPECT_EQ(rdma::ChooseRoceV2Gid(table, 1)->index, 3);
+  EXPECT_EQ(rdma::ChooseRoceV2Gid(table, 2)->index, 4);
+  const std::vector<GidEntry> link_local_only = {table[0], table[1]};
+  EXPECT_EQ(rdma::ChooseRoceV2Gid(link_local_only, 1)->index, 1);
+  const std::vector<GidEntry> v1_only = {table[0], table[2]};
+  EXPECT_FALSE(rdma::ChooseRoceV2Gid(v1_only, 1));
+  EXPECT_FALSE(rdma::ChooseRoceV2Gid({{0, 1, {}, GidEntry::Type::kRoceV2}}, 1));
+}
+
+}  // namespace
+}  // namespace nodehealth
