@@ -7,11 +7,14 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 
 #include "probes/all_probes.h"
 #include "probes/gpu_common/node_inventory.h"
 #include "probes/gpu_xid/gpu_xid_probe.h"
+#include "probes/ib_ports/ib_ports_probe.h"
+#include "probes/ib_ports/ib_sysfs.h"
 #include "probes/util/lines.h"
 #include "tests/support/fixture_node.h"
 #include "tests/support/scenario.h"
@@ -55,6 +58,7 @@ void Sweep(benchmark::State& state) {
                          .inventory = inventory,
                          .deadline = platform::Deadline::In(10s)};
     for (const auto& probe : AllProbes()) {
+      if (!probe->info().name.starts_with("gpu_")) continue;  // the four GPU probes only
       ProbeResult result = probe->Run(context);
       benchmark::DoNotOptimize(result);
     }
@@ -88,6 +92,60 @@ BENCHMARK_CAPTURE(OneProbe, gpu_presence, "gpu_presence")->Unit(benchmark::kMicr
 BENCHMARK_CAPTURE(OneProbe, gpu_driver, "gpu_driver")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(OneProbe, gpu_health, "gpu_health")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(OneProbe, gpu_xid, "gpu_xid")->Unit(benchmark::kMicrosecond);
+
+// ib_ports on InfiniBand fixture trees: gpud's real 8x H100 /sys/class/infiniband (9 devices, 486
+// files; no PCI links) and the Azure ND H100 v5 fixture (the same trees plus PCI functions, NUMA and
+// net links, 8 GPUs). Target: at most 1 ms of CPU per run on the 8x H100 tree.
+void IbPorts(benchmark::State& state, const char* scenario_name) {
+  static std::map<std::string, std::unique_ptr<testing::TempDir>> roots;
+  auto& root = roots[scenario_name];
+  if (!root) {
+    root = std::make_unique<testing::TempDir>();
+    if (!testing::MaterializeNode(testing::ScenarioPath(scenario_name), root->path())) std::abort();
+  }
+  platform::RootedFileSystem fs(root->path());
+  const NodeInventory inventory = GatherNodeInventory(fs);
+  Profile profile;
+  profile.name = "bench";
+  profile.infiniband.port_count = 8;
+  profile.infiniband.rate_gbps = 400;
+  const Probe* probe = FindProbe("ib_ports");
+  for (auto _ : state) {
+    ProbeContext context{.fs = fs,
+                         .profile = &profile,
+                         .inventory = inventory,
+                         .deadline = platform::Deadline::In(10s)};
+    benchmark::DoNotOptimize(probe->Run(context));
+  }
+}
+BENCHMARK_CAPTURE(IbPorts, gpud_8xH100, "ib-gpud-h100.toml")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(IbPorts, azure_nd96isr_h100_v5, "azure-nd96isr-h100-v5.toml")
+    ->Unit(benchmark::kMicrosecond);
+
+// The two halves of ib_ports on the 8x H100 tree: reading sysfs, and judging what was read.
+void IbScanOnly(benchmark::State& state) {
+  testing::TempDir root;
+  if (!testing::MaterializeNode(testing::ScenarioPath("ib-gpud-h100.toml"), root.path())) {
+    std::abort();
+  }
+  platform::RootedFileSystem fs(root.path());
+  for (auto _ : state) benchmark::DoNotOptimize(ib::ScanInfiniband(fs));
+}
+BENCHMARK(IbScanOnly)->Name("IbPorts/gpud_8xH100/ScanOnly")->Unit(benchmark::kMicrosecond);
+
+void IbEvaluateOnly(benchmark::State& state) {
+  testing::TempDir root;
+  if (!testing::MaterializeNode(testing::ScenarioPath("ib-gpud-h100.toml"), root.path())) {
+    std::abort();
+  }
+  platform::RootedFileSystem fs(root.path());
+  const Expected<ib::Scan> scan = ib::ScanInfiniband(fs);
+  Profile profile;
+  profile.infiniband.port_count = 8;
+  profile.infiniband.rate_gbps = 400;
+  for (auto _ : state) benchmark::DoNotOptimize(EvaluateIbPorts(*scan, &profile, {}));
+}
+BENCHMARK(IbEvaluateOnly)->Name("IbPorts/gpud_8xH100/EvaluateOnly")->Unit(benchmark::kMicrosecond);
 
 // The XID parser alone on the 122 KB application-fault storm log (636 XID lines of 1,364).
 void XidTallyStorm(benchmark::State& state) {

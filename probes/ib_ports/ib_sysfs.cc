@@ -14,7 +14,7 @@ using platform::JoinPath;
 // Reads a short attribute. Absent: nullopt and no problem. Unreadable: nullopt and a problem.
 std::optional<std::string> ReadAttribute(const FileSystem& fs, const std::string& path,
                                          std::vector<std::string>& problems) {
-  Expected<std::string> text = fs.ReadFile(path, 4096);
+  Expected<std::string> text = fs.ReadAttribute(path);
   if (!text) {
     if (text.error().sys_errno != ENOENT) problems.push_back(text.error().message);
     return std::nullopt;
@@ -49,7 +49,7 @@ void ReadCounterDirectory(const FileSystem& fs, Port& port, std::string_view dir
     if (!hw && spec == nullptr) continue;  // a counter nodehealth does not know: ignored
     if (hw && IsHwCounterSetting(file)) continue;
     const std::string path = JoinPath(dir, file);
-    Expected<std::string> text = fs.ReadFile(path, 256);
+    Expected<std::string> text = fs.ReadAttribute(path);
     if (!text) {
       // EISDIR and friends: not a counter file.
       if (text.error().sys_errno != ENOENT && text.error().sys_errno != EISDIR) {

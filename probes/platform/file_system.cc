@@ -70,6 +70,20 @@ Expected<std::string> RootedFileSystem::ReadFile(std::string_view path,
   return content;
 }
 
+Expected<std::string> RootedFileSystem::ReadAttribute(std::string_view path) const {
+  const std::string host = HostPath(path);
+  FdCloser file{::open(host.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
+  if (file.fd < 0) return SysError("cannot open", path, errno);
+  char buffer[4096];
+  ssize_t n;
+  do {
+    n = ::read(file.fd, buffer, sizeof buffer);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return SysError("cannot read", path, errno);
+  if (static_cast<std::size_t>(n) == sizeof buffer) return ReadFile(path, 64 * 1024);  // not small
+  return std::string(buffer, static_cast<std::size_t>(n));
+}
+
 Expected<std::vector<std::string>> RootedFileSystem::ListDir(std::string_view path) const {
   const std::string host = HostPath(path);
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(host.c_str()), ::closedir);

@@ -25,6 +25,10 @@ class FileSystem {
   // Reads a whole file, at most `max_bytes` (a longer file is an error, not a silent truncation).
   virtual Expected<std::string> ReadFile(std::string_view path,
                                          std::size_t max_bytes = 64 * 1024) const = 0;
+  // A sysfs attribute (at most 4 KiB): one read(2), because sysfs hands an attribute over whole in
+  // its first read. Saves a syscall per file where probes read hundreds of them (ib_ports); not
+  // for procfs, whose seq_files may return less than is there.
+  virtual Expected<std::string> ReadAttribute(std::string_view path) const = 0;
   // Entry names of a directory, sorted, without "." and "..".
   virtual Expected<std::vector<std::string>> ListDir(std::string_view path) const = 0;
   // Target of a symbolic link, as stored.
@@ -41,6 +45,7 @@ class RootedFileSystem final : public FileSystem {
 
   Expected<std::string> ReadFile(std::string_view path,
                                  std::size_t max_bytes = 64 * 1024) const override;
+  Expected<std::string> ReadAttribute(std::string_view path) const override;
   Expected<std::vector<std::string>> ListDir(std::string_view path) const override;
   Expected<std::string> ReadLink(std::string_view path) const override;
   bool Exists(std::string_view path) const override;

@@ -78,12 +78,67 @@ TEST(ParseProfileTest, ErrorsNameTheLineAndTheKey) {
        "bad.toml:1: name \"Has Spaces\" may use only a-z, 0-9, '-', '_' and '.'"},
       {"name = \"x\"\n[infiniband]\nrate_gbps = nan\n",
        "bad.toml:3: \"infiniband.rate_gbps\" = nan is outside 1..10000"},
+      {"name = \"x\"\n[infiniband]\nrail_link_layers = [\"RoCE\"]\n",
+       "bad.toml:3: \"infiniband.rail_link_layers\" items must be \"InfiniBand\" or \"Ethernet\""},
+      {"name = \"x\"\n[infiniband.error_thresholds]\nsymbol_errors = 3\n",
+       "bad.toml:3: unknown counter \"infiniband.error_thresholds.symbol_errors\" (names are the "
+       "files of counters/, e.g. symbol_error)"},
+      {"name = \"x\"\n[rdma_loopback]\ngpudirect = \"sometimes\"\n",
+       "bad.toml:3: \"rdma_loopback.gpudirect\" must be \"auto\", \"off\" or \"required\""},
+      {"name = \"x\"\n[rdma_loopback]\ndepth = 0\n",
+       "bad.toml:3: \"rdma_loopback.depth\" = 0 is outside 1..8192"},
+      {"name = \"x\"\n[rdma_loopback]\nbandwith_gbps_min = 390\n",
+       "bad.toml:3: unknown key \"rdma_loopback.bandwith_gbps_min\""},
   };
   for (const BadProfile& c : cases) {
     Expected<Profile> p = ParseProfile(c.text, "bad.toml");
     ASSERT_FALSE(p.ok()) << c.text;
     EXPECT_EQ(p.error().message, c.error);
   }
+}
+
+TEST(ParseProfileTest, ReadsInfinibandAndRdmaLoopbackKeys) {
+  Expected<Profile> p = ParseProfile(R"(
+name = "roce"
+[infiniband]
+port_count = 8
+rail_link_layers = ["InfiniBand", "Ethernet"]
+link_flap_window_seconds = 3600
+link_flap_down_events = 3
+[infiniband.error_thresholds]
+symbol_error = 100
+port_xmit_wait = 1000000
+[rdma_loopback]
+bandwidth_gbps_min = 390
+gpu_bandwidth_gbps_min = 380
+message_bytes = 1048576
+depth = 64
+duration_seconds = 5
+parallel = true
+gpudirect = "required"
+)",
+                                     "roce.toml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->infiniband.rail_link_layers, (std::vector<std::string>{"InfiniBand", "Ethernet"}));
+  EXPECT_EQ(p->infiniband.link_flap_window_seconds, 3600);
+  EXPECT_EQ(p->infiniband.link_flap_down_events, 3);
+  EXPECT_EQ(p->infiniband.error_thresholds.at("symbol_error"), 100u);
+  EXPECT_EQ(p->infiniband.error_thresholds.at("port_xmit_wait"), 1000000u);
+  EXPECT_EQ(p->rdma_loopback.bandwidth_gbps_min, 390);
+  EXPECT_EQ(p->rdma_loopback.gpu_bandwidth_gbps_min, 380);
+  EXPECT_EQ(p->rdma_loopback.message_bytes, 1048576u);
+  EXPECT_EQ(p->rdma_loopback.depth, 64);
+  EXPECT_EQ(p->rdma_loopback.duration_seconds, 5);
+  EXPECT_TRUE(p->rdma_loopback.parallel);
+  EXPECT_EQ(p->rdma_loopback.gpudirect, "required");
+  // Defaults when the sections are absent.
+  Expected<Profile> bare = ParseProfile("name = \"bare\"\n", "bare.toml");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->infiniband.rail_link_layers, std::vector<std::string>{"InfiniBand"});
+  EXPECT_EQ(bare->infiniband.link_flap_window_seconds, 6 * 3600);
+  EXPECT_EQ(bare->rdma_loopback.message_bytes, 8u << 20);
+  EXPECT_EQ(bare->rdma_loopback.depth, 128);
+  EXPECT_EQ(bare->rdma_loopback.gpudirect, "auto");
 }
 
 TEST(ParseProfileTest, TomlSyntaxErrorsNameTheLine) {
