@@ -6,7 +6,11 @@
 // is excluded, as the issue asks; the *_ProcessCpu variants include it for comparison.
 #include <benchmark/benchmark.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -94,8 +98,8 @@ BENCHMARK_CAPTURE(OneProbe, gpu_health, "gpu_health")->Unit(benchmark::kMicrosec
 BENCHMARK_CAPTURE(OneProbe, gpu_xid, "gpu_xid")->Unit(benchmark::kMicrosecond);
 
 // ib_ports on InfiniBand fixture trees: gpud's real 8x H100 /sys/class/infiniband (9 devices, 486
-// files; no PCI links) and the Azure ND H100 v5 fixture (the same trees plus PCI functions, NUMA and
-// net links, 8 GPUs). Target: at most 1 ms of CPU per run on the 8x H100 tree.
+// files; no PCI links) and the Azure ND H100 v5 fixture (the same trees plus PCI functions, NUMA
+// and net links, 8 GPUs). Target: at most 1 ms of CPU per run on the 8x H100 tree.
 void IbPorts(benchmark::State& state, const char* scenario_name) {
   static std::map<std::string, std::unique_ptr<testing::TempDir>> roots;
   auto& root = roots[scenario_name];
@@ -146,6 +150,30 @@ void IbEvaluateOnly(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(EvaluateIbPorts(*scan, &profile, {}));
 }
 BENCHMARK(IbEvaluateOnly)->Name("IbPorts/gpud_8xH100/EvaluateOnly")->Unit(benchmark::kMicrosecond);
+
+// The floor under IbScanOnly on this machine: open(2), one read(2), close(2) of the same files
+// with precomputed paths and no parsing. What ib_ports costs beyond it is nodehealth's own.
+void IbSyscallFloor(benchmark::State& state) {
+  testing::TempDir root;
+  if (!testing::MaterializeNode(testing::ScenarioPath("ib-gpud-h100.toml"), root.path())) {
+    std::abort();
+  }
+  std::vector<std::string> files;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(root.path() + "/sys/class/infiniband")) {
+    if (entry.is_regular_file()) files.push_back(entry.path().string());
+  }
+  char buffer[4096];
+  for (auto _ : state) {
+    for (const std::string& file : files) {
+      const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      benchmark::DoNotOptimize(::read(fd, buffer, sizeof buffer));
+      ::close(fd);
+    }
+  }
+  state.counters["files"] = static_cast<double>(files.size());
+}
+BENCHMARK(IbSyscallFloor)->Name("IbPorts/gpud_8xH100/SyscallFloor")->Unit(benchmark::kMicrosecond);
 
 // The XID parser alone on the 122 KB application-fault storm log (636 XID lines of 1,364).
 void XidTallyStorm(benchmark::State& state) {

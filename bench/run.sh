@@ -2,7 +2,8 @@
 # Reproduces the figures in bench/README.md from a `tools/setup.sh test` build:
 #   1. the passive-sweep benchmarks (Google Benchmark, CPU time of the benchmark thread);
 #   2. peak RSS and wall time of `nodehealth check` on the 8-GPU fixture node (GNU time),
-#      and on this machine as it is.
+#      and on this machine as it is;
+#   3. where the machine has an HCA, the RDMA loopback against ib_write_bw (rdma_vs_perftest.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD:-build}"
@@ -30,3 +31,6 @@ sort -n -k2,2 "$root/times" | awk '{d[NR]=$2} END {
   printf "  run duration (report): median %.1f ms, max %.1f ms\n", d[int((NR+1)/2)]*1000, d[NR]*1000 }'
 echo "nodehealth check on this machine:"
 /usr/bin/time -f "  peak RSS %M KiB, wall %e s" "$build/agent/nodehealth" check --format json > /dev/null || true
+echo
+echo "RDMA loopback against ib_write_bw:"
+bench/rdma_vs_perftest.sh 5 || true

@@ -8,23 +8,9 @@
 #include "probes/gpu_xid/xid_catalog.h"
 #include "probes/gpu_xid/xid_event.h"
 #include "probes/platform/kernel_log_source.h"
+#include "probes/util/text.h"
 
 namespace nodehealth {
-namespace {
-
-// Kernel lines can carry anything; evidence must stay printable and short.
-std::string Printable(std::string_view line, std::size_t max = 300) {
-  std::string out;
-  out.reserve(std::min(line.size(), max));
-  for (char c : line.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  if (line.size() > max) out += "...";
-  return out;
-}
-
-}  // namespace
 
 void XidTally::AddLine(std::string_view line) {
   ++lines_;

@@ -10,6 +10,7 @@
 #include "probes/ib_ports/link_events.h"
 #include "probes/platform/kernel_log_source.h"
 #include "probes/platform/sysfs_values.h"
+#include "probes/util/text.h"
 
 namespace nodehealth {
 namespace {
@@ -291,15 +292,6 @@ void CheckLinkDowns(const InfinibandExpectations& expect,
           "fewer than " + std::to_string(expect.link_flap_down_events) + " within " +
               FormatNumber(expect.link_flap_window_seconds) + " s"}}));
   }
-}
-
-std::string Printable(std::string_view line, std::size_t max = 300) {
-  std::string out;
-  for (char c : line.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  return out;
 }
 
 // Which HCA port a network interface or PCI function belongs to.

@@ -4,27 +4,12 @@
 #include <charconv>
 
 #include "probes/platform/sysfs_values.h"
+#include "probes/util/text.h"
 
 namespace nodehealth::ib {
 namespace {
 
 using platform::TrimSpace;
-
-Error Malformed(std::string_view what, std::string_view text) {
-  std::string shown(text.substr(0, 64));
-  for (char& c : shown) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  }
-  return MakeError("malformed " + std::string(what) + ": \"" + shown + "\"");
-}
-
-template <class Int>
-bool ParseWhole(std::string_view text, Int& out, int base = 10) {
-  if (text.empty()) return false;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, out, base);
-  return ec == std::errc() && ptr == end;
-}
 
 bool IsKnownWidth(int width) {
   return width == 1 || width == 2 || width == 4 || width == 8 || width == 12;

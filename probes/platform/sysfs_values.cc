@@ -6,27 +6,12 @@
 #include <vector>
 
 #include "probes/util/lines.h"
+#include "probes/util/text.h"
 
 namespace nodehealth::platform {
 namespace {
 
-Error Malformed(std::string_view what, std::string_view text) {
-  std::string shown(text.substr(0, 64));
-  for (char& c : shown) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  }
-  return MakeError("malformed " + std::string(what) + ": \"" + shown + "\"");
-}
-
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
-
-template <class Int>
-bool ParseWhole(std::string_view text, Int& out, int base) {
-  if (text.empty()) return false;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, out, base);
-  return ec == std::errc() && ptr == end;
-}
 
 }  // namespace
 

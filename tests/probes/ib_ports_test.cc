@@ -18,17 +18,11 @@ using testing::ShippedProfile;
 
 constexpr const char* kAzureProfile = "azure-nd96isr-h100-v5";
 
-std::string Describe(const ProbeResult& r) {
-  std::string out = std::string(ToString(r.verdict)) + " " + r.error;
-  for (const Finding& f : r.findings) out += "\n  " + f.code + " " + f.entity + ": " + f.message;
-  return out;
-}
-
 TEST(IbPortsTest, HealthyAzureNodePassesWithEightRails) {
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  EXPECT_EQ(r.verdict, ProbeVerdict::kPass) << Describe(r);
+  EXPECT_EQ(r.verdict, ProbeVerdict::kPass) << testing::DescribeResult(r);
   EXPECT_EQ(FindMeasurement(r, "ib_rails_active")->value, 8);
   EXPECT_EQ(FindMeasurement(r, "ib_rails_expected")->value, 8);
   const std::map<std::string, std::string> port = {{"device", "mlx5_ib0"}, {"port", "1"}};
@@ -46,7 +40,7 @@ TEST(IbPortsTest, PortDownIsNamedWithItsStates) {
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
   EXPECT_EQ(r.verdict, ProbeVerdict::kFail);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "ib_port_down");
   EXPECT_EQ(f.entity, "hca/mlx5_ib3/1");
@@ -65,7 +59,7 @@ TEST(IbPortsTest, MissingHcaIsANodeFinding) {
   FixtureNode node("fault-ib-hca-missing.toml");
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "ib_hca_missing");
   EXPECT_EQ(f.entity, "node");
@@ -81,7 +75,7 @@ TEST(IbPortsTest, HalfRateRailIsDegraded) {
   FixtureNode node("fault-ib-rate.toml");
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "ib_port_rate_degraded");
   EXPECT_EQ(f.entity, "hca/mlx5_ib2/1");
@@ -99,7 +93,7 @@ TEST(IbPortsTest, ErrorCountersAboveInfinibandDiagsThresholdsAreReported) {
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
   EXPECT_EQ(r.verdict, ProbeVerdict::kWarn);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "ib_port_errors");
   EXPECT_EQ(f.entity, "hca/mlx5_ib1/1");
@@ -120,7 +114,7 @@ TEST(IbPortsTest, ProfileThresholdsOverrideTheDefaults) {
   profile.infiniband.error_thresholds["link_downed"] = 1000;
   profile.infiniband.error_thresholds["port_xmit_discards"] = 99;
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   ASSERT_EQ(r.findings[0].evidence.size(), 1u);
   EXPECT_EQ(r.findings[0].evidence[0].source,
             "/sys/class/infiniband/mlx5_ib1/ports/1/counters/port_xmit_discards");
@@ -131,7 +125,7 @@ TEST(IbPortsTest, AzureFlapLogIsLinkFlappingOnTheRightPort) {
   FixtureNode node("fault-ib-flapping.toml");
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "ib_link_flapping");
   EXPECT_EQ(f.entity, "hca/mlx5_ib6/1");  // ib6 -> PCI 0107:00:00.0 -> mlx5_ib6
@@ -158,14 +152,14 @@ TEST(IbPortsTest, LinkDownsOutsideTheWindowDoNotCount) {
   }
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  EXPECT_EQ(CountFindings(r, "ib_link_flapping"), 0) << Describe(r);
+  EXPECT_EQ(CountFindings(r, "ib_link_flapping"), 0) << testing::DescribeResult(r);
   {
     std::ofstream out(kmsg, std::ios::app);
     out << "6,14,29500000000,-;mlx5_core 0107:00:00.0 ib6: Link down\n";
   }
   r = node.Run(IbPortsProbe(), &profile);
   const Finding* f = FindFinding(r, "ib_link_flapping", "hca/mlx5_ib6/1");
-  ASSERT_NE(f, nullptr) << Describe(r);
+  ASSERT_NE(f, nullptr) << testing::DescribeResult(r);
   EXPECT_EQ(f->evidence[0].observed.substr(0, 17), "2 link-down lines");
 }
 
@@ -173,7 +167,7 @@ TEST(IbPortsTest, DegradedHcaPcieLinkIsPcieLinkDegraded) {
   FixtureNode node("fault-ib-pcie.toml");
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "pcie_link_degraded");
   EXPECT_EQ(f.entity, "hca/mlx5_ib4/1");
@@ -189,7 +183,7 @@ TEST(IbPortsTest, FirmwareMixIsNamedOnTheOddHca) {
   FixtureNode node("fault-ib-firmware.toml");
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "ib_firmware_mismatch");
   EXPECT_EQ(f.entity, "hca/mlx5_ib5/1");
@@ -211,7 +205,7 @@ TEST(IbPortsTest, NoInfinibandWhenExpectedIsHcaMissing) {
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
   const Finding* f = FindFinding(r, "ib_hca_missing", "node");
-  ASSERT_NE(f, nullptr) << Describe(r);
+  ASSERT_NE(f, nullptr) << testing::DescribeResult(r);
   EXPECT_EQ(f->evidence[0].observed, "0 ports with link layer InfiniBand");
 }
 
@@ -221,7 +215,7 @@ TEST(IbPortsTest, InitStateSaysNoSubnetManager) {
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
   const Finding* f = FindFinding(r, "ib_port_down", "hca/mlx5_ib0/1");
-  ASSERT_NE(f, nullptr) << Describe(r);
+  ASSERT_NE(f, nullptr) << testing::DescribeResult(r);
   EXPECT_NE(f->message.find("no subnet manager"), std::string::npos) << f->message;
 }
 
@@ -236,7 +230,7 @@ TEST(IbPortsTest, MalformedStateIsProbeErrorNotHealthy) {
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
   EXPECT_EQ(r.verdict, ProbeVerdict::kError);
   const Finding* state = FindFinding(r, "probe_error", "hca/mlx5_ib0/1");
-  ASSERT_NE(state, nullptr) << Describe(r);
+  ASSERT_NE(state, nullptr) << testing::DescribeResult(r);
   EXPECT_NE(state->message.find("malformed port state: \"ACTIVE?\""), std::string::npos)
       << state->message;
   EXPECT_NE(FindFinding(r, "probe_error", "hca/mlx5_ib1/1"), nullptr);
@@ -253,7 +247,7 @@ TEST(IbPortsTest, EthernetRailsCountWhenTheProfileSaysSo) {
   profile.infiniband.rail_link_layers = {"InfiniBand", "Ethernet"};
   profile.infiniband.rate_gbps = 200;
   ProbeResult both = node.Run(IbPortsProbe(), &profile);
-  EXPECT_EQ(CountFindings(both, "ib_hca_missing"), 0) << Describe(both);
+  EXPECT_EQ(CountFindings(both, "ib_hca_missing"), 0) << testing::DescribeResult(both);
   EXPECT_EQ(FindMeasurement(both, "ib_rails_active")->value, 9);
 }
 

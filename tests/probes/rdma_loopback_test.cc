@@ -18,12 +18,6 @@ using testing::FindMeasurement;
 using testing::FixtureNode;
 using testing::ShippedProfile;
 
-std::string Describe(const ProbeResult& r) {
-  std::string out = std::string(ToString(r.verdict)) + " " + r.error + " " + r.skip_reason;
-  for (const Finding& f : r.findings) out += "\n  " + f.code + " " + f.entity + ": " + f.message;
-  return out;
-}
-
 class RdmaLoopbackTest : public ::testing::Test {
  protected:
   RdmaLoopbackTest() : shared_(std::make_shared<FakeRdmaProvider::Shared>()) {
@@ -61,7 +55,7 @@ TEST_F(RdmaLoopbackTest, NoDeviceWhereTheProfileExpectsPortsFails) {
   shared_->devices = std::vector<std::string>{};
   FixtureNode node("h100-vm.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   EXPECT_EQ(r.findings[0].code, "rdma_loopback_failed");
   EXPECT_EQ(r.findings[0].entity, "node");
   EXPECT_EQ(r.findings[0].evidence[0].observed, "libibverbs lists no RDMA device");
@@ -71,7 +65,7 @@ TEST_F(RdmaLoopbackTest, NoDeviceWhereTheProfileExpectsPortsFails) {
 TEST_F(RdmaLoopbackTest, HealthyRailsAreMeasuredOnTheirNumaNode) {
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
-  EXPECT_EQ(r.verdict, ProbeVerdict::kPass) << Describe(r);
+  EXPECT_EQ(r.verdict, ProbeVerdict::kPass) << testing::DescribeResult(r);
   for (int i = 0; i < 8; ++i) {
     const std::map<std::string, std::string> port = {{"device", "mlx5_ib" + std::to_string(i)},
                                                      {"port", "1"}};
@@ -99,7 +93,7 @@ TEST_F(RdmaLoopbackTest, SlowPortIsBandwidthLowAgainstTheAzureFloor) {
   shared_->ports["mlx5_ib3/1"].bytes_per_second = 45e9;  // 360 Gb/s
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "rdma_loopback_bandwidth_low");
   EXPECT_EQ(f.entity, "hca/mlx5_ib3/1");
@@ -115,7 +109,7 @@ TEST_F(RdmaLoopbackTest, VerbsFailureNamesTheCallAndErrno) {
       MakeError("ibv_modify_qp(RTR): Connection timed out (errno 110)", 110);
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "rdma_loopback_failed");
   EXPECT_EQ(f.entity, "hca/mlx5_ib2/1");
@@ -130,7 +124,7 @@ TEST_F(RdmaLoopbackTest, CompletionsThatNeverComeTimeOutIntoAFinding) {
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
   const Finding* f = FindFinding(r, "rdma_loopback_failed", "hca/mlx5_ib7/1");
-  ASSERT_NE(f, nullptr) << Describe(r);
+  ASSERT_NE(f, nullptr) << testing::DescribeResult(r);
   EXPECT_EQ(f->evidence[0].observed,
             "timed out waiting for completions (128 RDMA WRITEs outstanding)");
 }
@@ -139,7 +133,7 @@ TEST_F(RdmaLoopbackTest, SmallMemlockLimitIsAFindingThatSaysSo) {
   limits_ = {8u << 20, false};
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   EXPECT_EQ(r.findings[0].code, "rdma_loopback_failed");
   EXPECT_EQ(r.findings[0].entity, "node");
   EXPECT_EQ(r.findings[0].evidence[0].source, "RLIMIT_MEMLOCK");
@@ -164,7 +158,7 @@ TEST_F(RdmaLoopbackTest, GpuDirectVariantUsesGpuMemoryAndItsOwnFloor) {
                               {{"device", "mlx5_ib0"}, {"port", "1"}, {"gpu", "0"}})
                   ->value,
               48e9, 1e3);
-  ASSERT_EQ(r.findings.size(), 1u) << Describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
   EXPECT_EQ(r.findings[0].code, "rdma_loopback_bandwidth_low");
   EXPECT_EQ(r.findings[0].entity, "hca/mlx5_ib4/1");
   EXPECT_EQ(r.findings[0].evidence[0].observed, "368.0 Gb/s");
@@ -176,7 +170,7 @@ TEST_F(RdmaLoopbackTest, RequiredGpuDirectThatIsMissingFails) {
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
   const Finding* f = FindFinding(r, "rdma_loopback_failed", "node");
-  ASSERT_NE(f, nullptr) << Describe(r);
+  ASSERT_NE(f, nullptr) << testing::DescribeResult(r);
   EXPECT_EQ(f->evidence[0].observed, "dlopen libcuda.so.1: not found");
 }
 

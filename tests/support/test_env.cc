@@ -74,4 +74,12 @@ const Measurement* FindMeasurement(const ProbeResult& result, std::string_view n
   return nullptr;
 }
 
+std::string DescribeResult(const ProbeResult& result) {
+  std::string out = std::string(ToString(result.verdict)) + " " + result.error + result.skip_reason;
+  for (const Finding& f : result.findings) {
+    out += "\n  " + f.code + " " + f.entity + ": " + f.message;
+  }
+  return out;
+}
+
 }  // namespace nodehealth::testing

@@ -49,6 +49,9 @@ Profile ShippedProfile(const std::string& name);
 // The finding with `code` on `entity`, or nullptr.
 const Finding* FindFinding(const ProbeResult& result, std::string_view code,
                            std::string_view entity);
+// The verdict, error or skip reason and every finding on one line each: a failure message that
+// shows what the probe did say.
+std::string DescribeResult(const ProbeResult& result);
 // Number of findings with `code`.
 int CountFindings(const ProbeResult& result, std::string_view code);
 // The measurement called `name` whose labels include all of `labels`, or nullptr.
