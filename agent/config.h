@@ -3,6 +3,7 @@
 //
 //   profile = "auto"                       # FILE | NAME | auto | none
 //   nvml_library = "libnvidia-ml.so.1"
+//   topology_baseline = "/var/lib/nodehealth/topology.json"   # from `nodehealth topology save`
 //   [probes]
 //   skip = ["gpu_xid"]                     # or only = [...]
 //   [probes.timeout_seconds]
@@ -26,6 +27,7 @@ struct Config {
   std::string path;  // empty when no file was read
   std::optional<std::string> profile;
   std::optional<std::string> nvml_library;
+  std::optional<std::string> topology_baseline;
   std::vector<std::string> only;
   std::vector<std::string> skip;
   std::map<std::string, double> probe_timeout_seconds;

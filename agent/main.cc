@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "agent/check_command.h"
+#include "probes/topology/topology_discovery.h"
 #include "agent/probes_command.h"
+#include "agent/topology_command.h"
 
 #ifndef NODEHEALTH_VERSION
 #define NODEHEALTH_VERSION "0.0.0"
@@ -79,6 +81,19 @@ int main(int argc, char** argv) {
   AddCommonOptions(burnin, burnin_options);
   burnin->get_option("--only")->excludes(burnin->get_option("--skip"));
 
+  nodehealth::TopologyOptions topology_options;
+  CLI::App* topology =
+      app.add_subcommand("topology", "Print the GPU/HCA/NUMA matrix (nvidia-smi topo -m terms)");
+  topology->add_option("--sysroot", topology_options.sysroot, "Discover below DIR (hwloc fsroot)")
+      ->type_name("DIR");
+  topology->add_option("--topology-xml", topology_options.topology_xml, "hwloc XML instead")
+      ->type_name("FILE");
+  topology->add_option("--format", topology_options.format, "table or json (the fingerprint)")
+      ->check(CLI::IsMember({"table", "json"}));
+  CLI::App* topology_save =
+      topology->add_subcommand("save", "Write the topology fingerprint to FILE as the baseline");
+  topology_save->add_option("FILE", topology_options.save_path, "Baseline file")->required();
+
   std::string probes_format;
   CLI::App* probes = app.add_subcommand("probes", "List the probes and the finding codes");
   probes->add_option("--format", probes_format, "table or json")
@@ -102,8 +117,14 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (probes->parsed()) return nodehealth::RunProbesCommand(probes_format, std::cout);
+  if (topology->parsed()) {
+    nodehealth::topo::PrepareHwlocEnvironment(topology_options.sysroot);
+    return nodehealth::RunTopologyCommand(topology_options, std::cout, std::cerr);
+  }
 
   const nodehealth::CheckOptions& options = burnin->parsed() ? burnin_options : check_options;
+  // hwloc reads HWLOC_FSROOT while discovering: set it now, before any probe thread exists.
+  nodehealth::topo::PrepareHwlocEnvironment(options.sysroot);
   StartHardDeadline(options.timeout_seconds + 4);
   const nodehealth::CheckResult result = nodehealth::RunCheck(options, std::cout, std::cerr);
   if (result.must_exit_immediately) {

@@ -4,6 +4,7 @@
 
 #include "agent/toml_reader.h"
 #include "probes/ib_ports/ib_counters.h"
+#include "probes/topology/topology_model.h"
 #include "probes/platform/sysfs_values.h"
 
 namespace nodehealth {
@@ -133,6 +134,28 @@ void ReadRdmaLoopback(const StrictTomlReader& r, const toml::table& table,
       });
 }
 
+void ReadTopology(const StrictTomlReader& r, const toml::table& table, TopologyExpectations& t) {
+  auto small = [&](const toml::node& n, const std::string& k) {
+    return static_cast<int>(r.Integer(n, k, 0, 1024));
+  };
+  r.Walk(table, "topology",
+         {
+             {"numa_nodes",
+              [&](auto& n, auto& k) { t.numa_nodes = static_cast<int>(r.Integer(n, k, 1, 1024)); }},
+             {"gpus_per_numa_node", [&](auto& n, auto& k) { t.gpus_per_numa_node = small(n, k); }},
+             {"hcas_per_numa_node", [&](auto& n, auto& k) { t.hcas_per_numa_node = small(n, k); }},
+             {"gpu_hca_path_max",
+              [&](auto& n, auto& k) {
+                const std::string value = r.String(n, k);
+                const auto path = topo::ParsePathClass(value);
+                if (!path || *path == topo::PathClass::kSelf) {
+                  r.Fail(n, "\"" + k + "\" must be one of PIX, PXB, PHB, NODE, SYS");
+                }
+                t.gpu_hca_path_max = std::string(topo::ToString(*path));
+              }},
+         });
+}
+
 Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
   Profile p;
   r.Walk(
@@ -146,16 +169,7 @@ Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
           {"infiniband", [&](auto& n, auto& k) { ReadInfiniband(r, r.Table(n, k), p.infiniband); }},
           {"rdma_loopback",
            [&](auto& n, auto& k) { ReadRdmaLoopback(r, r.Table(n, k), p.rdma_loopback); }},
-          {"topology",
-           [&](auto& n, auto& k) {
-             r.Walk(r.Table(n, k), k,
-                    {
-                        {"numa_nodes",
-                         [&](auto& m, auto& j) {
-                           p.topology.numa_nodes = static_cast<int>(r.Integer(m, j, 1, 1024));
-                         }},
-                    });
-           }},
+          {"topology", [&](auto& n, auto& k) { ReadTopology(r, r.Table(n, k), p.topology); }},
       });
   if (p.name.empty()) r.Fail(root, "missing required key \"name\"");
   for (char c : p.name) {

@@ -6,6 +6,7 @@
 #include "probes/gpu_xid/gpu_xid_probe.h"
 #include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/rdma_loopback/rdma_loopback_probe.h"
+#include "probes/topology/topology_probe.h"
 
 namespace nodehealth {
 
@@ -21,6 +22,7 @@ const std::vector<std::unique_ptr<Probe>>& AllProbes() {
     probes.push_back(std::make_unique<GpuHealthProbe>());
     probes.push_back(std::make_unique<GpuXidProbe>());
     probes.push_back(std::make_unique<IbPortsProbe>());
+    probes.push_back(std::make_unique<TopologyProbe>());
     probes.push_back(std::make_unique<RdmaLoopbackProbe>());
     return probes;
   }();

@@ -22,6 +22,10 @@ struct ProbeContext {
   const NodeInventory& inventory;
   // This probe's deadline (already capped by the run's).
   platform::Deadline deadline = platform::Deadline::Never();
+  // --topology-xml: an hwloc XML to use instead of discovering (empty: discover).
+  std::string topology_xml = {};
+  // The configured topology baseline (`nodehealth topology save`), empty when none.
+  std::string topology_baseline = {};
 };
 
 }  // namespace nodehealth

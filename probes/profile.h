@@ -69,7 +69,12 @@ struct RdmaLoopbackExpectations {
 };
 
 struct TopologyExpectations {
-  std::optional<int> numa_nodes;
+  std::optional<int> numa_nodes;          // CPU NUMA nodes (GPU memory nodes not counted)
+  std::optional<int> gpus_per_numa_node;  // every CPU NUMA node holds this many GPUs
+  std::optional<int> hcas_per_numa_node;  // ... and this many InfiniBand/RDMA HCAs
+  // The worst path class allowed between a GPU and its nearest HCA: "PIX", "PXB", "PHB", "NODE",
+  // "SYS" (nvidia-smi topo -m terms).
+  std::optional<std::string> gpu_hca_path_max;
 };
 
 struct Profile {
