@@ -24,8 +24,7 @@ Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
          {
              {"profile", [&](auto& n, auto& k) { c.profile = r.String(n, k); }},
              {"nvml_library", [&](auto& n, auto& k) { c.nvml_library = r.String(n, k); }},
-             {"topology_baseline",
-              [&](auto& n, auto& k) { c.topology_baseline = r.String(n, k); }},
+             {"topology_baseline", [&](auto& n, auto& k) { c.topology_baseline = r.String(n, k); }},
              {"probes",
               [&](auto& n, auto& k) {
                 r.Walk(r.Table(n, k), k,

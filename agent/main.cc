@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "agent/check_command.h"
-#include "probes/topology/topology_discovery.h"
 #include "agent/probes_command.h"
 #include "agent/topology_command.h"
+#include "probes/topology/topology_discovery.h"
 
 #ifndef NODEHEALTH_VERSION
 #define NODEHEALTH_VERSION "0.0.0"

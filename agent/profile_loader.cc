@@ -4,8 +4,8 @@
 
 #include "agent/toml_reader.h"
 #include "probes/ib_ports/ib_counters.h"
-#include "probes/topology/topology_model.h"
 #include "probes/platform/sysfs_values.h"
+#include "probes/topology/topology_model.h"
 
 namespace nodehealth {
 namespace {

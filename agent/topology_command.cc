@@ -45,16 +45,17 @@ std::string RenderTopologyMatrix(const topo::Topology& t) {
     }
     out += Pad(rows[i]->cpu_list.empty() ? "N/A" : rows[i]->cpu_list, 16) + Numa(*rows[i]) + "\n";
   }
-  out += "\nLegend:\n\n"
-         "  X    = Self\n"
-         "  SYS  = Connection traversing PCIe as well as the SMP interconnect between NUMA nodes\n"
-         "  NODE = Connection traversing PCIe as well as the interconnect between PCIe Host "
-         "Bridges within a NUMA node\n"
-         "  PHB  = Connection traversing PCIe as well as a PCIe Host Bridge (typically the CPU)\n"
-         "  PXB  = Connection traversing multiple PCIe bridges (without traversing the PCIe Host "
-         "Bridge)\n"
-         "  PIX  = Connection traversing at most a single PCIe bridge\n"
-         "  (NVLink is not shown: this matrix is the PCIe view from hwloc)\n";
+  out +=
+      "\nLegend:\n\n"
+      "  X    = Self\n"
+      "  SYS  = Connection traversing PCIe as well as the SMP interconnect between NUMA nodes\n"
+      "  NODE = Connection traversing PCIe as well as the interconnect between PCIe Host "
+      "Bridges within a NUMA node\n"
+      "  PHB  = Connection traversing PCIe as well as a PCIe Host Bridge (typically the CPU)\n"
+      "  PXB  = Connection traversing multiple PCIe bridges (without traversing the PCIe Host "
+      "Bridge)\n"
+      "  PIX  = Connection traversing at most a single PCIe bridge\n"
+      "  (NVLink is not shown: this matrix is the PCIe view from hwloc)\n";
   out += "\nGPU Legend:\n\n";
   for (std::size_t i = 0; i < gpus; ++i) out += "  " + label(i) + ": " + rows[i]->bus_id + "\n";
   if (!hcas.empty()) {
@@ -87,8 +88,8 @@ int RunTopologyCommand(const TopologyOptions& options, std::ostream& out, std::o
       err << "nodehealth: " << written.error().message << "\n";
       return 2;
     }
-    out << "topology baseline written to " << options.save_path << " ("
-        << topology->devices.size() << " devices)\n";
+    out << "topology baseline written to " << options.save_path << " (" << topology->devices.size()
+        << " devices)\n";
     return 0;
   }
   std::string format = options.format;

@@ -132,8 +132,9 @@ std::vector<Finding> CompareWithBaseline(const Topology& baseline, const Topolog
   };
   auto count = [&](const char* what, int now, int then) {
     if (now != then) {
-      mismatch("node", std::string(what) + " changed from " + std::to_string(then) + " to " +
-                           std::to_string(now),
+      mismatch("node",
+               std::string(what) + " changed from " + std::to_string(then) + " to " +
+                   std::to_string(now),
                std::to_string(now), std::to_string(then));
     }
   };
@@ -147,9 +148,9 @@ std::vector<Finding> CompareWithBaseline(const Topology& baseline, const Topolog
   for (const NumaNode& n : baseline.numa_nodes) {
     const auto it = cpus_now.find(n.os_index);
     if (it != cpus_now.end() && it->second != n.cpus) {
-      mismatch("node", "NUMA node " + std::to_string(n.os_index) + " has " +
-                           std::to_string(it->second) + " CPUs, the baseline " +
-                           std::to_string(n.cpus),
+      mismatch("node",
+               "NUMA node " + std::to_string(n.os_index) + " has " + std::to_string(it->second) +
+                   " CPUs, the baseline " + std::to_string(n.cpus),
                std::to_string(it->second) + " CPUs", std::to_string(n.cpus) + " CPUs");
     }
   }
@@ -196,10 +197,10 @@ std::vector<Finding> CompareWithBaseline(const Topology& baseline, const Topolog
     }
   }
   for (const auto& [bus, device] : now) {
-    Finding added = MakeFinding(codes::kTopologyMismatch, DeviceEntity(*device),
-                                std::string(ToString(device->kind)) + " " + bus +
-                                    " is not in the baseline",
-                                {{source, "present", "absent"}});
+    Finding added =
+        MakeFinding(codes::kTopologyMismatch, DeviceEntity(*device),
+                    std::string(ToString(device->kind)) + " " + bus + " is not in the baseline",
+                    {{source, "present", "absent"}});
     added.severity = Severity::kWarn;
     added.action = Action::kMonitor;
     out.push_back(std::move(added));

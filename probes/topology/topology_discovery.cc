@@ -198,7 +198,8 @@ Expected<Topology> DiscoverTopology(const TopologySource& source) {
   }
   hwloc_obj_t pci = nullptr;
   while ((pci = hwloc_get_next_pcidev(raw, pci)) != nullptr) {
-    if (std::optional<DeviceKind> kind = KindOf(pci)) out.devices.push_back(ReadDevice(raw, pci, *kind));
+    if (std::optional<DeviceKind> kind = KindOf(pci))
+      out.devices.push_back(ReadDevice(raw, pci, *kind));
   }
   std::sort(out.devices.begin(), out.devices.end(),
             [](const Device& a, const Device& b) { return a.bus_id < b.bus_id; });

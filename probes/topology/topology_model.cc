@@ -37,10 +37,14 @@ std::optional<PathClass> ParsePathClass(std::string_view text) {
 
 std::string_view ToString(DeviceKind kind) {
   switch (kind) {
-    case DeviceKind::kGpu: return "gpu";
-    case DeviceKind::kNvSwitch: return "nvswitch";
-    case DeviceKind::kHca: return "hca";
-    case DeviceKind::kNvme: return "nvme";
+    case DeviceKind::kGpu:
+      return "gpu";
+    case DeviceKind::kNvSwitch:
+      return "nvswitch";
+    case DeviceKind::kHca:
+      return "hca";
+    case DeviceKind::kNvme:
+      return "nvme";
   }
   return "?";
 }
@@ -80,11 +84,13 @@ NearestHca FindNearestHca(const Topology& topology, const Device& gpu) {
 
 std::string DeviceEntity(const Device& device) {
   switch (device.kind) {
-    case DeviceKind::kGpu: return "gpu/" + device.bus_id;
+    case DeviceKind::kGpu:
+      return "gpu/" + device.bus_id;
     case DeviceKind::kHca:
       if (!device.name.empty()) return "hca/" + device.name + "/1";
       break;
-    default: break;
+    default:
+      break;
   }
   return "pci/" + device.bus_id;
 }

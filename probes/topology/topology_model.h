@@ -32,35 +32,35 @@ std::string_view ToString(DeviceKind kind);
 
 struct Device {
   DeviceKind kind = DeviceKind::kGpu;
-  std::string bus_id;  // "0000:19:00.0"
+  std::string bus_id = {};  // "0000:19:00.0"
   uint32_t vendor = 0;
   uint32_t device_id = 0;
-  uint32_t class_code = 0;      // 16-bit PCI class: 0x0302 3D controller, 0x0207 InfiniBand
-  std::string name;             // OS device name: "mlx5_0" for an HCA, "nvme0n1", may be empty
-  std::vector<int> numa_nodes;  // CPU NUMA nodes (OS indexes) it is local to
-  int package = -1;             // CPU package (OS index) it hangs under, -1 when several / none
-  std::string cpu_list;         // CPUs local to it, "0-47" (nvidia-smi's "CPU Affinity")
+  uint32_t class_code = 0;           // 16-bit PCI class: 0x0302 3D controller, 0x0207 InfiniBand
+  std::string name = {};             // OS device name: "mlx5_0" for an HCA, "nvme0n1", may be empty
+  std::vector<int> numa_nodes = {};  // CPU NUMA nodes (OS indexes) it is local to
+  int package = -1;           // CPU package (OS index) it hangs under, -1 when several / none
+  std::string cpu_list = {};  // CPUs local to it, "0-47" (nvidia-smi's "CPU Affinity")
   // Bridges from the device up: PCI bridges by bus id, then the host bridge as "host:<domain>:<bus
   // range>". Empty when hwloc shows no bridge (virtual machines, POWER9).
-  std::vector<std::string> pci_path;
+  std::vector<std::string> pci_path = {};
   double link_gbytes_per_second = 0;  // hwloc's linkspeed: generation x width, 0 when unknown
 };
 
 struct NumaNode {
   int os_index = 0;
-  int cpus = 0;                // PUs
-  uint64_t memory_bytes = 0;   // local memory
+  int cpus = 0;               // PUs
+  uint64_t memory_bytes = 0;  // local memory
 };
 
 struct Topology {
   int packages = 0;
   int cores = 0;
   int pus = 0;
-  std::vector<NumaNode> numa_nodes;           // CPU NUMA nodes only (no GPU or CXL memory nodes)
+  std::vector<NumaNode> numa_nodes;  // CPU NUMA nodes only (no GPU or CXL memory nodes)
   std::map<std::pair<int, int>, uint64_t> numa_distances;  // (from, to) OS index -> latency
-  std::vector<Device> devices;                // sorted by bus id
-  double discovery_seconds = 0;               // how long hwloc took (0 for a loaded baseline)
-  std::string source;                         // "live", "fsroot DIR", "xml FILE", "baseline FILE"
+  std::vector<Device> devices;                             // sorted by bus id
+  double discovery_seconds = 0;  // how long hwloc took (0 for a loaded baseline)
+  std::string source;            // "live", "fsroot DIR", "xml FILE", "baseline FILE"
 
   std::vector<const Device*> OfKind(DeviceKind kind) const;
 };

@@ -21,12 +21,16 @@ using topo::Topology;
 
 constexpr auto kCacheLifetime = std::chrono::hours(1);
 
-// Discovery is costly (hwloc walks all of /sys): keep one result per source for an hour.
+// Live discovery is costly (hwloc walks all of /sys): keep the result for an hour. Recorded trees
+// and XML files are read afresh (they are what tests and `--sysroot` runs change).
 Expected<Topology> CachedDiscovery(const topo::TopologySource& source, bool& from_cache) {
   static std::mutex mutex;
   static std::map<std::string, std::pair<Topology, std::chrono::steady_clock::time_point>> cache;
-  const std::string key = source.xml_path.empty() ? "fs:" + source.fsroot : "xml:" + source.xml_path;
+  const bool live = source.xml_path.empty() && source.fsroot == "/";
+  const std::string key = "live";
   const auto now = std::chrono::steady_clock::now();
+  from_cache = false;
+  if (!live) return topo::DiscoverTopology(source);
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = cache.find(key);
@@ -35,7 +39,6 @@ Expected<Topology> CachedDiscovery(const topo::TopologySource& source, bool& fro
       return it->second.first;
     }
   }
-  from_cache = false;
   Expected<Topology> fresh = topo::DiscoverTopology(source);
   if (fresh) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -67,7 +70,8 @@ std::optional<std::set<int>> ParseList(std::string_view text) {
 std::string Describe(const std::map<int, int>& per_node) {
   std::string out;
   for (const auto& [node, count] : per_node) {
-    out += (out.empty() ? "" : ", ") + ("NUMA " + std::to_string(node) + ": " + std::to_string(count));
+    out +=
+        (out.empty() ? "" : ", ") + ("NUMA " + std::to_string(node) + ": " + std::to_string(count));
   }
   return out.empty() ? "none" : out;
 }
@@ -107,7 +111,8 @@ void CheckPerNuma(const Topology& t, DeviceKind kind, std::optional<int> expecte
   result.findings.push_back(MakeFinding(
       codes::kTopologyMismatch, "node",
       what + " are not spread " + std::to_string(*expected) + " per NUMA node as the profile says",
-      {{"hwloc", Describe(per_node) + (unplaced ? ", no single NUMA node: " + std::to_string(unplaced) : ""),
+      {{"hwloc",
+        Describe(per_node) + (unplaced ? ", no single NUMA node: " + std::to_string(unplaced) : ""),
         std::to_string(*expected) + " per NUMA node"}}));
 }
 
@@ -116,17 +121,20 @@ void AddMeasurements(const Topology& t, ProbeResult& result) {
   result.measurements.push_back({"topology_cores", {}, 1.0 * t.cores});
   result.measurements.push_back({"topology_cpu_numa_nodes", {}, 1.0 * t.numa_nodes.size()});
   result.measurements.push_back({"topology_discovery_seconds", {}, t.discovery_seconds});
-  for (DeviceKind kind : {DeviceKind::kGpu, DeviceKind::kNvSwitch, DeviceKind::kHca, DeviceKind::kNvme}) {
+  for (DeviceKind kind :
+       {DeviceKind::kGpu, DeviceKind::kNvSwitch, DeviceKind::kHca, DeviceKind::kNvme}) {
     int unplaced = 0;
     for (const auto& [node, count] : PerNumaNode(t, kind, unplaced)) {
       if (count == 0) continue;
-      result.measurements.push_back({"topology_devices",
-                                     {{"kind", std::string(ToString(kind))}, {"numa", std::to_string(node)}},
-                                     1.0 * count});
+      result.measurements.push_back(
+          {"topology_devices",
+           {{"kind", std::string(ToString(kind))}, {"numa", std::to_string(node)}},
+           1.0 * count});
     }
     if (unplaced > 0) {
-      result.measurements.push_back(
-          {"topology_devices", {{"kind", std::string(ToString(kind))}, {"numa", "none"}}, 1.0 * unplaced});
+      result.measurements.push_back({"topology_devices",
+                                     {{"kind", std::string(ToString(kind))}, {"numa", "none"}},
+                                     1.0 * unplaced});
     }
   }
   for (const Device* gpu : t.OfKind(DeviceKind::kGpu)) {
@@ -134,9 +142,21 @@ void AddMeasurements(const Topology& t, ProbeResult& result) {
     if (nearest.hca == nullptr) continue;
     result.measurements.push_back(
         {"topology_gpu_hca_path_class",
-         {{"gpu", gpu->bus_id}, {"hca", nearest.hca->name.empty() ? nearest.hca->bus_id : nearest.hca->name}},
+         {{"gpu", gpu->bus_id},
+          {"hca", nearest.hca->name.empty() ? nearest.hca->bus_id : nearest.hca->name}},
          static_cast<double>(static_cast<int>(nearest.path))});
   }
+}
+
+// A recorded tree without per-CPU directories (a partial capture) gives hwloc nothing to build a
+// topology from; a live node always has them.
+bool HasCpuDirectories(const platform::FileSystem& fs) {
+  Expected<std::vector<std::string>> names = fs.ListDir("/sys/devices/system/cpu");
+  if (!names) return false;
+  for (const std::string& name : *names) {
+    if (name.size() > 3 && name.starts_with("cpu") && name[3] >= '0' && name[3] <= '9') return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -155,11 +175,13 @@ std::vector<Finding> CheckKernelNuma(const platform::FileSystem& fs, bool numa_e
         if (!online->count(node)) offline += (offline.empty() ? "" : ",") + std::to_string(node);
       }
       if (!offline.empty()) {
-        Finding f = MakeFinding(codes::kTopologyMismatch, "node",
-                                "NUMA node " + offline + " is possible but offline: its CPUs and "
-                                "memory are missing",
-                                {{std::string(kDir) + "/online", std::string(platform::TrimSpace(*online_text)),
-                                  std::string(platform::TrimSpace(*possible_text)) + " (possible)"}});
+        Finding f = MakeFinding(
+            codes::kTopologyMismatch, "node",
+            "NUMA node " + offline +
+                " is possible but offline: its CPUs and "
+                "memory are missing",
+            {{std::string(kDir) + "/online", std::string(platform::TrimSpace(*online_text)),
+              std::string(platform::TrimSpace(*possible_text)) + " (possible)"}});
         if (!numa_expected) {  // no profile to say the node needs it: a warning
           f.severity = Severity::kWarn;
           f.action = Action::kMonitor;
@@ -193,7 +215,8 @@ std::vector<Finding> CheckKernelNuma(const platform::FileSystem& fs, bool numa_e
         std::to_string(shared) + " CPUs are listed in more than one NUMA node (nodes " + list +
             "): the firmware's NUMA table (ACPI SRAT) is wrong, so memory placement is meaningless",
         {{std::string(kDir) + "/node*/cpulist",
-          std::to_string(shared) + " CPUs in several nodes (" + list + ")", "each CPU in one node"}}));
+          std::to_string(shared) + " CPUs in several nodes (" + list + ")",
+          "each CPU in one node"}}));
   }
   return out;
 }
@@ -220,8 +243,9 @@ ProbeResult EvaluateTopology(const Topology& t, const Profile* profile, const To
       for (const Device* gpu : t.OfKind(DeviceKind::kGpu)) {
         const topo::NearestHca nearest = FindNearestHca(t, *gpu);
         if (nearest.hca == nullptr || nearest.path <= max) continue;
-        const std::string hca = nearest.hca->name.empty() ? nearest.hca->bus_id
-                                                          : nearest.hca->name + " (" + nearest.hca->bus_id + ")";
+        const std::string hca = nearest.hca->name.empty()
+                                    ? nearest.hca->bus_id
+                                    : nearest.hca->name + " (" + nearest.hca->bus_id + ")";
         result.findings.push_back(MakeFinding(
             codes::kTopologyMismatch, DeviceEntity(*gpu),
             "GPU " + gpu->bus_id + " reaches its nearest HCA " + hca + " only through " +
@@ -244,8 +268,9 @@ const ProbeInfo& TopologyProbe::info() const {
   static const ProbeInfo kInfo{
       .name = "topology",
       .kind = ProbeKind::kPassive,
-      .summary = "hwloc view of packages, NUMA nodes, GPUs, NVSwitches, HCAs and NVMe: placement "
-                 "and GPU-to-HCA paths against the profile and the node's saved baseline",
+      .summary =
+          "hwloc view of packages, NUMA nodes, GPUs, NVSwitches, HCAs and NVMe: placement "
+          "and GPU-to-HCA paths against the profile and the node's saved baseline",
       .reads = {"hwloc (/sys, /proc or --topology-xml)", "/sys/devices/system/node",
                 "the topology baseline"},
       .codes = {codes::kTopologyMismatch, codes::kPcieLinkDegraded, codes::kProbeError,
@@ -260,6 +285,13 @@ ProbeResult TopologyProbe::Run(const ProbeContext& context) const {
   source.xml_path = context.topology_xml;
   source.fsroot = context.fs.HostPath("/");
   while (source.fsroot.size() > 1 && source.fsroot.back() == '/') source.fsroot.pop_back();
+  if (source.xml_path.empty() && !HasCpuDirectories(context.fs)) {
+    ProbeResult result;
+    result.name = "topology";
+    MarkSkipped(result, "no /sys/devices/system/cpu/cpu<N> under " + source.fsroot +
+                            ": a partial tree with nothing for hwloc to read");
+    return result;
+  }
   bool from_cache = false;
   Expected<Topology> topology = CachedDiscovery(source, from_cache);
   if (!topology) {
@@ -291,9 +323,11 @@ ProbeResult TopologyProbe::Run(const ProbeContext& context) const {
   ProbeResult result = EvaluateTopology(*topology, context.profile, baseline ? &*baseline : nullptr,
                                         context.topology_baseline);
   const bool numa_expected = context.profile && context.profile->topology.numa_nodes;
-  for (Finding& f : CheckKernelNuma(context.fs, numa_expected)) result.findings.push_back(std::move(f));
+  for (Finding& f : CheckKernelNuma(context.fs, numa_expected))
+    result.findings.push_back(std::move(f));
   if (from_cache) result.notes.push_back("topology from the cached discovery (refreshed hourly)");
-  if (!baseline) result.notes.push_back("no topology baseline configured (nodehealth topology save)");
+  if (!baseline)
+    result.notes.push_back("no topology baseline configured (nodehealth topology save)");
   result.verdict = ProbeVerdict::kPass;
   FinalizeVerdict(result);
   return result;

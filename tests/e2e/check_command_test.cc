@@ -61,7 +61,7 @@ TEST(CheckCommandTest, NodeWithoutGpusSaysSoAndPasses) {
   EXPECT_NE(c.report["profile_selection"]["reason"].get<std::string>().find(
                 "auto: no shipped profile matches"),
             std::string::npos);
-  ASSERT_EQ(c.report["probes"].size(), 5u);  // every passive probe, each skipped with a reason
+  ASSERT_EQ(c.report["probes"].size(), 6u);  // every passive probe, each skipped with a reason
   for (const json& p : c.report["probes"]) EXPECT_EQ(p["verdict"], "skip") << p["name"];
 
   testing::CommandResult table =
@@ -211,7 +211,7 @@ TEST(CheckCommandTest, OnlySelectsProbes) {
   ASSERT_EQ(c.report["probes"].size(), 1u);
   EXPECT_EQ(c.report["probes"][0]["name"], "gpu_xid");
   Check skip = RunCheckOn(node, {"--skip", "gpu_xid,gpu_health", "--profile", "none"});
-  EXPECT_EQ(skip.report["probes"].size(), 3u);  // gpu_presence, gpu_driver, ib_ports
+  EXPECT_EQ(skip.report["probes"].size(), 4u);  // gpu_presence, gpu_driver, ib_ports, topology
 }
 
 // The real libibverbs on a machine without RDMA hardware: burnin runs the active probe after the
@@ -225,8 +225,8 @@ TEST(BurninCommandTest, MachineWithoutRdmaSkipsTheLoopbackWithAPlainReason) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json report = json::parse(run.out);
   EXPECT_EQ(report["mode"], "burnin");
-  ASSERT_EQ(report["probes"].size(), 6u);
-  const json& rdma = report["probes"][5];
+  ASSERT_EQ(report["probes"].size(), 7u);
+  const json& rdma = report["probes"][6];
   EXPECT_EQ(rdma["name"], "rdma_loopback");
   if (rdma["verdict"] == "skip") {
     EXPECT_EQ(rdma["skip_reason"].get<std::string>().substr(0, 29),
@@ -261,11 +261,13 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult run = RunCommand({NodehealthBinary(), "probes", "--format", "json"});
   ASSERT_EQ(run.exit_code, 0);
   json j = json::parse(run.out);
-  ASSERT_EQ(j["probes"].size(), 6u);
+  ASSERT_EQ(j["probes"].size(), 7u);
   EXPECT_EQ(j["probes"][4]["name"], "ib_ports");
   EXPECT_EQ(j["probes"][4]["codes"][0], "ib_hca_missing");
-  EXPECT_EQ(j["probes"][5]["name"], "rdma_loopback");
-  EXPECT_EQ(j["probes"][5]["kind"], "active");
+  EXPECT_EQ(j["probes"][5]["name"], "topology");
+  EXPECT_EQ(j["probes"][5]["codes"][0], "topology_mismatch");
+  EXPECT_EQ(j["probes"][6]["name"], "rdma_loopback");
+  EXPECT_EQ(j["probes"][6]["kind"], "active");
   EXPECT_EQ(j["probes"][0]["name"], "gpu_presence");
   EXPECT_EQ(j["probes"][0]["kind"], "passive");
   EXPECT_EQ(j["probes"][3]["codes"][0], "gpu_xid");

@@ -91,6 +91,96 @@ Expected<bool> CopyTree(Writer& w, const std::string& dest, const std::string& s
   return true;
 }
 
+// A CPU mask as sysfs prints it: 32-bit hex words, most significant first, comma separated.
+std::string CpuMask(int first, int count, int total) {
+  std::vector<uint32_t> words(static_cast<std::size_t>((total + 31) / 32), 0);
+  for (int cpu = first; cpu < first + count; ++cpu) words[cpu / 32] |= 1u << (cpu % 32);
+  std::string out;
+  for (auto it = words.rbegin(); it != words.rend(); ++it) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "%08x", *it);
+    out += (out.empty() ? "" : ",") + std::string(buffer);
+  }
+  return out;
+}
+
+std::string Range(int first, int count) {
+  return count == 1 ? std::to_string(first)
+                    : std::to_string(first) + "-" + std::to_string(first + count - 1);
+}
+
+// [cpu_topology] packages, cores_per_package, threads_per_core (1), memory_gib_per_node (16),
+// distance_remote (21): one NUMA node per package, the CPU and node files hwloc and the
+// topology probe read (/sys/devices/system/{cpu,node}).
+void WriteCpuTopology(Writer& w, const toml::table& cpu) {
+  auto integer = [&](const char* key, int64_t fallback) {
+    auto v = cpu.get_as<int64_t>(key);
+    return static_cast<int>(v ? v->get() : fallback);
+  };
+  const int packages = integer("packages", 1);
+  const int cores = integer("cores_per_package", 1);
+  const int threads = integer("threads_per_core", 1);
+  const int memory_gib = integer("memory_gib_per_node", 16);
+  const int remote = integer("distance_remote", 21);
+  const int per_package = cores * threads;
+  const int total = packages * per_package;
+  const std::string all = Range(0, total);
+  for (const char* file : {"online", "possible", "present"}) {
+    w.File("sys/devices/system/cpu/" + std::string(file), all + "\n");
+  }
+  w.File("sys/devices/system/node/online", Range(0, packages) + "\n");
+  w.File("sys/devices/system/node/possible", Range(0, packages) + "\n");
+  w.File("sys/devices/system/node/has_cpu", Range(0, packages) + "\n");
+  for (int p = 0; p < packages; ++p) {
+    const std::string node = "sys/devices/system/node/node" + std::to_string(p);
+    const int first = p * per_package;
+    w.File(node + "/cpulist", Range(first, per_package) + "\n");
+    w.File(node + "/cpumap", CpuMask(first, per_package, total) + "\n");
+    std::string distance;
+    for (int q = 0; q < packages; ++q)
+      distance += (q ? " " : "") + std::to_string(p == q ? 10 : remote);
+    w.File(node + "/distance", distance + "\n");
+    w.File(node + "/meminfo", "Node " + std::to_string(p) + " MemTotal:       " +
+                                  std::to_string(int64_t{memory_gib} << 20) + " kB\n");
+    for (int c = 0; c < cores; ++c) {
+      for (int t = 0; t < threads; ++t) {
+        // Linux numbers the first thread of every core first, then the siblings.
+        const int id = first + c + t * cores;
+        const std::string dir = "sys/devices/system/cpu/cpu" + std::to_string(id);
+        std::string siblings;
+        for (int u = 0; u < threads; ++u) {
+          siblings += (u ? "," : "") + std::to_string(first + c + u * cores);
+        }
+        w.File(dir + "/online", "1\n");
+        w.File(dir + "/topology/physical_package_id", std::to_string(p) + "\n");
+        w.File(dir + "/topology/core_id", std::to_string(c) + "\n");
+        w.File(dir + "/topology/die_id", "0\n");
+        std::vector<uint32_t> sibling_words(static_cast<std::size_t>((total + 31) / 32), 0);
+        for (int u = 0; u < threads; ++u) {
+          const int sibling = first + c + u * cores;
+          sibling_words[sibling / 32] |= 1u << (sibling % 32);
+        }
+        std::string sibling_mask;
+        for (auto it = sibling_words.rbegin(); it != sibling_words.rend(); ++it) {
+          char buffer[16];
+          std::snprintf(buffer, sizeof buffer, "%08x", *it);
+          sibling_mask += (sibling_mask.empty() ? "" : ",") + std::string(buffer);
+        }
+        const std::string package_mask = CpuMask(first, per_package, total);
+        w.File(dir + "/topology/thread_siblings_list", siblings + "\n");
+        w.File(dir + "/topology/thread_siblings", sibling_mask + "\n");
+        w.File(dir + "/topology/core_cpus_list", siblings + "\n");
+        w.File(dir + "/topology/core_cpus", sibling_mask + "\n");
+        w.File(dir + "/topology/core_siblings_list", Range(first, per_package) + "\n");
+        w.File(dir + "/topology/core_siblings", package_mask + "\n");
+        w.File(dir + "/topology/package_cpus_list", Range(first, per_package) + "\n");
+        w.File(dir + "/topology/package_cpus", package_mask + "\n");
+        w.File(node + "/cpu" + std::to_string(id) + "/online", "1\n");
+      }
+    }
+  }
+}
+
 std::string Hex(uint32_t value, int digits) {
   char buffer[16];
   std::snprintf(buffer, sizeof buffer, "0x%0*x\n", digits, value);
@@ -190,6 +280,7 @@ Expected<bool> MaterializeNode(const std::string& scenario_path, const std::stri
   w.File("proc/sys/kernel/hostname", StringOr(&s, "hostname", "fixture-node") + "\n");
   if (auto cpus = s.get_as<std::string>("cpu_online"))
     w.File("sys/devices/system/cpu/online", cpus->get() + "\n");
+  if (const toml::table* cpu = SubTable(s, "cpu_topology")) WriteCpuTopology(w, *cpu);
 
   if (const toml::table* dmi = SubTable(s, "dmi")) {
     std::string vendor = StringOr(dmi, "sys_vendor");

@@ -6,6 +6,8 @@
 // Scenario keys (all optional):
 //   hostname = "hgx-h100-01"
 //   cpu_online = "0-95"
+//   [cpu_topology] packages, cores_per_package, threads_per_core, memory_gib_per_node,
+//            distance_remote: CPUs and one NUMA node per package under /sys/devices/system
 //   [dmi] sys_vendor, product_name, or dmidecode = "<capture>" (System Information)
 //   [pci] lspci = "<lspci -vvv>", smi = "<nvidia-smi -q>", remove = ["0000:9b:00.0"]
 //   [pci.override."<bus id>"] <attribute> = "<raw file content>"
