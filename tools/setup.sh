@@ -18,13 +18,14 @@ if [[ "$mode" != check && "$mode" != test ]]; then
 fi
 cd "$(dirname "$0")/.."
 
+# libhwloc-dev: the topology probe (hwloc 2.9 with I/O discovery).
 # libibverbs-dev: the RDMA loopback (rdma-core); ibverbs-providers: the user-space HCA drivers
 # (mlx5, ...) without which libibverbs lists no device even on a node that has one.
 build_packages=(cmake ninja-build g++ pkg-config
                 libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-                libibverbs-dev ibverbs-providers)
+                libibverbs-dev ibverbs-providers libhwloc-dev)
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-               libfuzzer-14-dev time perftest)
+               libfuzzer-14-dev time perftest bzip2)
 packages=("${build_packages[@]}")
 [[ "$mode" == test ]] && packages+=("${test_packages[@]}")
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/run_command.h"
+#include "tests/support/scenario.h"
 #include "tests/support/test_env.h"
 
 namespace nodehealth {
@@ -247,6 +248,65 @@ TEST(CheckCommandTest, ActiveProbesRunOnlyWhenNamed) {
   Check named = RunCheckOn(node, {"--only", "rdma_loopback"});
   ASSERT_EQ(named.report["probes"].size(), 1u);
   EXPECT_EQ(named.report["probes"][0]["name"], "rdma_loopback");
+}
+
+std::string HwlocXml(const std::string& name) {
+  return testing::PeerFixturesDir() + "/hwloc/tests/hwloc/xml-v2/" + name;
+}
+
+TEST(TopologyCommandTest, PrintsTheMatrixLikeNvidiaSmiTopo) {
+  testing::CommandResult run = RunCommand({NodehealthBinary(), "topology", "--topology-xml",
+                                           HwlocXml("nvidiaDGX2.xml"), "--format", "table"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("        GPU0    GPU1    GPU2    GPU3"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\nGPU0    X       PIX     PXB     PXB     NODE    NODE    NODE    NODE    "
+                         "SYS     SYS"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("  GPU15: 0000:e7:00.0"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("2 packages, 4 cores, 2 CPU NUMA nodes, 11 NVSwitches"), std::string::npos);
+  testing::CommandResult json_run = RunCommand(
+      {NodehealthBinary(), "topology", "--topology-xml", HwlocXml("nvidiaDGX2.xml"), "--format", "json"});
+  ASSERT_EQ(json_run.exit_code, 0);
+  EXPECT_EQ(json::parse(json_run.out)["schema"], "nodehealth-topology/1");
+}
+
+TEST(TopologyCommandTest, SavedBaselineIsComparedOnEveryCheck) {
+  testing::TempDir dir;
+  const std::string baseline = dir.path() + "/topology.json";
+  testing::CommandResult save = RunCommand({NodehealthBinary(), "topology", "--topology-xml",
+                                            HwlocXml("24em64t-2n6c2t-pci.xml"), "save", baseline});
+  ASSERT_EQ(save.exit_code, 0) << save.err;
+  EXPECT_EQ(save.out, "topology baseline written to " + baseline + " (4 devices)\n");
+  const std::string config = dir.path() + "/nodehealth.toml";
+  std::ofstream(config) << "topology_baseline = \"" << baseline << "\"\n";
+  FixtureNode node("no-gpu.toml");
+  auto check = [&](const std::string& xml) {
+    return RunCommand({NodehealthBinary(), "check", "--sysroot", node.root(), "--only", "topology",
+                       "--topology-xml", xml, "--config", config, "--profile", "none", "--format",
+                       "json"});
+  };
+  testing::CommandResult same = check(HwlocXml("24em64t-2n6c2t-pci.xml"));
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  // The same machine with mlx4_0's link at half speed.
+  Expected<std::string> xml = testing::ReadWholeFile(HwlocXml("24em64t-2n6c2t-pci.xml"));
+  ASSERT_TRUE(xml);
+  std::string changed = *xml;
+  const std::string from = R"(pci_busid="0000:05:00.0" pci_type="0c06 [15b3:6746] [003c:0049] b0 00" pci_link_speed="2.000000")";
+  const std::size_t at = changed.find(from);
+  ASSERT_NE(at, std::string::npos);
+  changed.replace(at + from.size() - 9, 8, "1.000000");
+  std::ofstream(dir.path() + "/changed.xml") << changed;
+  testing::CommandResult slower = check(dir.path() + "/changed.xml");
+  EXPECT_EQ(slower.exit_code, 1) << slower.out;
+  const json report = json::parse(slower.out);
+  ASSERT_EQ(report["drain"]["reasons"].size(), 1u);
+  EXPECT_EQ(report["drain"]["reasons"][0]["code"], "pcie_link_degraded");
+  EXPECT_EQ(report["drain"]["reasons"][0]["entity"], "hca/mlx4_0/1");
+  testing::CommandResult unwritable = RunCommand({NodehealthBinary(), "topology", "--topology-xml",
+                                                  HwlocXml("24em64t-2n6c2t-pci.xml"), "save",
+                                                  "/nonexistent-dir/topology.json"});
+  EXPECT_EQ(unwritable.exit_code, 2);
 }
 
 TEST(CheckCommandTest, UnwritableOutputIsReported) {
