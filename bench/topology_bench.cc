@@ -87,7 +87,9 @@ void LiveDiscovery(benchmark::State& state) {
   topo::PrepareHwlocEnvironment("/");
   for (auto _ : state) benchmark::DoNotOptimize(topo::DiscoverTopology(topo::TopologySource{}));
 }
-BENCHMARK(LiveDiscovery)->Name("TopologyDiscovery/live_this_machine")->Unit(benchmark::kMillisecond);
+BENCHMARK(LiveDiscovery)
+    ->Name("TopologyDiscovery/live_this_machine")
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace nodehealth

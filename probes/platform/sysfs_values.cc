@@ -75,10 +75,13 @@ double PcieGenerationRate(int generation) {
   return kRates[static_cast<std::size_t>(generation)];
 }
 
-Expected<int> CountCpuList(std::string_view text) {
+Expected<std::vector<std::pair<int, int>>> ParseCpuRanges(std::string_view text) {
+  // Trees saved by hwloc-gather-topology end some files with a NUL byte.
+  while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
   std::string_view t = TrimSpace(text);
   if (t.empty()) return Malformed("CPU list", text);
-  int count = 0;
+  std::vector<std::pair<int, int>> ranges;
+  int total = 0;
   while (!t.empty()) {
     const std::size_t comma = t.find(',');
     const std::string_view range = t.substr(0, comma);
@@ -93,10 +96,20 @@ Expected<int> CountCpuList(std::string_view text) {
       return Malformed("CPU list", text);
     }
     if (first < 0 || last - first > 1 << 20) return Malformed("CPU list", text);
-    count += last - first + 1;
+    total += last - first + 1;
+    if (total > 1 << 20) return Malformed("CPU list", text);
+    ranges.emplace_back(first, last);
     if (comma == std::string_view::npos) break;
     t.remove_prefix(comma + 1);
   }
+  return ranges;
+}
+
+Expected<int> CountCpuList(std::string_view text) {
+  Expected<std::vector<std::pair<int, int>>> ranges = ParseCpuRanges(text);
+  if (!ranges) return ranges.error();
+  int count = 0;
+  for (const auto& [first, last] : *ranges) count += last - first + 1;
   return count;
 }
 

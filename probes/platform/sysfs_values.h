@@ -31,6 +31,9 @@ Expected<std::optional<int>> ParsePcieLinkSpeed(std::string_view text);
 // The generation's transfer rate in GT/s (for messages).
 double PcieGenerationRate(int generation);
 
+// "0-95", "0-3,8-11", "5" -> the inclusive ranges {first, last} (at most 2^20 CPUs in all).
+Expected<std::vector<std::pair<int, int>>> ParseCpuRanges(std::string_view text);
+
 // "0-95", "0-3,8-11", "5" -> number of CPUs in the list.
 Expected<int> CountCpuList(std::string_view text);
 

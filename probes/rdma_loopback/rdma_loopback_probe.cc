@@ -55,17 +55,10 @@ class ScopedAffinity {
     if (cpu_list.empty() || sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
     cpu_set_t wanted;
     CPU_ZERO(&wanted);
-    std::string_view rest = cpu_list;
-    while (!rest.empty()) {
-      const std::size_t comma = rest.find(',');
-      const std::string_view range = rest.substr(0, comma);
-      rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-      const std::size_t dash = range.find('-');
-      Expected<int64_t> first = platform::ParseDecimal(range.substr(0, dash));
-      Expected<int64_t> last =
-          dash == std::string_view::npos ? first : platform::ParseDecimal(range.substr(dash + 1));
-      if (!first || !last) return;
-      for (int64_t cpu = *first; cpu <= *last && cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &wanted);
+    Expected<std::vector<std::pair<int, int>>> ranges = platform::ParseCpuRanges(cpu_list);
+    if (!ranges) return;
+    for (const auto& [first, last] : *ranges) {
+      for (int cpu = first; cpu <= last && cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &wanted);
     }
     active_ = sched_setaffinity(0, sizeof wanted, &wanted) == 0;
   }

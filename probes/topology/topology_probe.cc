@@ -49,20 +49,11 @@ Expected<Topology> CachedDiscovery(const topo::TopologySource& source, bool& fro
 
 // "0-3,8-11" -> {0,1,2,3,8,9,10,11}; nullopt when malformed.
 std::optional<std::set<int>> ParseList(std::string_view text) {
+  Expected<std::vector<std::pair<int, int>>> ranges = platform::ParseCpuRanges(text);
+  if (!ranges) return std::nullopt;
   std::set<int> out;
-  // Trees saved by hwloc-gather-topology end some files with a NUL byte.
-  while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
-  std::string_view rest = platform::TrimSpace(text);
-  while (!rest.empty()) {
-    const std::size_t comma = rest.find(',');
-    const std::string_view range = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-    const std::size_t dash = range.find('-');
-    Expected<int64_t> first = platform::ParseDecimal(range.substr(0, dash));
-    Expected<int64_t> last =
-        dash == std::string_view::npos ? first : platform::ParseDecimal(range.substr(dash + 1));
-    if (!first || !last || *first < 0 || *last < *first || *last > 1 << 20) return std::nullopt;
-    for (int64_t i = *first; i <= *last; ++i) out.insert(static_cast<int>(i));
+  for (const auto& [first, last] : *ranges) {
+    for (int i = first; i <= last; ++i) out.insert(i);
   }
   return out;
 }

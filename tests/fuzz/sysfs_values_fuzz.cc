@@ -17,6 +17,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (**speed < 1 || **speed > 6) std::abort();
   }
   if (auto cpus = p::CountCpuList(input); cpus && *cpus < 1) std::abort();
+  if (auto ranges = p::ParseCpuRanges(input)) {
+    for (const auto& [first, last] : *ranges) {
+      if (first < 0 || last < first) std::abort();
+    }
+  }
   if (auto bus = p::NormalizePciBusId(input)) {
     // Normalising a normalised id is the identity.
     auto again = p::NormalizePciBusId(*bus);
