@@ -18,12 +18,13 @@ if [[ "$mode" != check && "$mode" != test ]]; then
 fi
 cd "$(dirname "$0")/.."
 
+# libopenmpi-dev, openmpi-bin: nodehealth-allreduce (mpi-tests/) and the mpi_allreduce probe.
 # libhwloc-dev: the topology probe (hwloc 2.9 with I/O discovery).
 # libibverbs-dev: the RDMA loopback (rdma-core); ibverbs-providers: the user-space HCA drivers
 # (mlx5, ...) without which libibverbs lists no device even on a node that has one.
 build_packages=(cmake ninja-build g++ pkg-config
                 libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-                libibverbs-dev ibverbs-providers libhwloc-dev)
+                libibverbs-dev ibverbs-providers libhwloc-dev libopenmpi-dev openmpi-bin)
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
                libfuzzer-14-dev time perftest bzip2)
 packages=("${build_packages[@]}")
