@@ -1,0 +1,143 @@
+#include "probes/platform/child_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace nodehealth::platform {
+namespace {
+
+// Waits for `pid` until `until`; true when it was reaped.
+bool WaitUntil(pid_t pid, int& status, std::chrono::steady_clock::time_point until) {
+  while (true) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return true;
+    if (r < 0 && errno != EINTR) return true;  // not our child any more
+    if (std::chrono::steady_clock::now() >= until) return false;
+    ::usleep(10000);
+  }
+}
+
+}  // namespace
+
+ChildResult RunChild(const std::vector<std::string>& argv,
+                     const std::map<std::string, std::string>& env, Deadline deadline,
+                     std::size_t max_output, std::chrono::milliseconds kill_grace) {
+  ChildResult result;
+  if (argv.empty()) {
+    result.error = "no program";
+    return result;
+  }
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    result.error = std::string("pipe: ") + std::strerror(errno);
+    return result;
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    result.error = std::string("pipe: ") + std::strerror(errno);
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return result;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);  // own process group: kill it whole
+  posix_spawnattr_setpgroup(&attr, 0);
+
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    if (!env.contains(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = argv;
+  std::vector<char*> argp;
+  for (std::string& s : args) argp.push_back(s.data());
+  argp.push_back(nullptr);
+
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = -1;
+  const int spawned = argv[0].find('/') == std::string::npos
+                          ? ::posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data())
+                          : ::posix_spawn(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (spawned != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    result.error = "cannot start " + argv[0] + ": " + std::strerror(spawned);
+    return result;
+  }
+  result.started = true;
+
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.remaining());
+    if (left.count() <= 0) {
+      result.timed_out = true;
+      break;
+    }
+    const int wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 1000));
+    if (::poll(fds, 2, wait_ms) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buffer[65536];
+      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+        continue;
+      }
+      std::string& sink = i == 0 ? result.out : result.err;
+      if (sink.size() < max_output) {
+        sink.append(buffer,
+                    std::min<std::size_t>(static_cast<std::size_t>(n), max_output - sink.size()));
+      }
+    }
+  }
+  for (pollfd& p : fds) {
+    if (p.fd >= 0) ::close(p.fd);
+  }
+  int status = 0;
+  if (result.timed_out) {
+    ::kill(-pid, SIGTERM);
+    if (!WaitUntil(pid, status, std::chrono::steady_clock::now() + kill_grace)) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+  } else {
+    // Output closed: the child is exiting; a child that closed its pipes but lingers is still
+    // bounded by the deadline.
+    if (!WaitUntil(pid, status, deadline.time_point())) {
+      result.timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (WIFEXITED(status) && !result.timed_out) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  return result;
+}
+
+}  // namespace nodehealth::platform

@@ -1,0 +1,36 @@
+// Runs a program as a child with a deadline: stdout and stderr captured (each capped), the
+// environment extended, and the child in its own process group so that a timeout kills everything
+// it started (mpirun's daemons and ranks): SIGTERM to the group, SIGKILL after a grace period.
+// posix_spawn, not fork: safe in a multi-threaded process.
+//
+// Thread safety: reentrant; reads `environ` (callers must not modify it concurrently).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "probes/platform/deadline.h"
+
+namespace nodehealth::platform {
+
+struct ChildResult {
+  bool started = false;    // false: spawn failed (see `error`)
+  int exit_code = -1;      // -1 when killed by a signal or by the deadline
+  int signal = 0;          // the signal that ended it, 0 when it exited
+  bool timed_out = false;  // killed at the deadline
+  std::string out;
+  std::string err;
+  std::string error;  // why it could not start
+  double seconds = 0;
+};
+
+// `argv[0]` without a '/' is searched in PATH. `env` entries replace or add variables.
+ChildResult RunChild(const std::vector<std::string>& argv,
+                     const std::map<std::string, std::string>& env, Deadline deadline,
+                     std::size_t max_output = 4u << 20,
+                     std::chrono::milliseconds kill_grace = std::chrono::seconds(2));
+
+}  // namespace nodehealth::platform
