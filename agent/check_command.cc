@@ -12,6 +12,7 @@
 #include "agent/profile_selector.h"
 #include "exporters/atomic_file.h"
 #include "exporters/json_report.h"
+#include "exporters/prometheus_text.h"
 #include "exporters/table_report.h"
 #include "probes/all_probes.h"
 #include "probes/platform/sysfs_values.h"
@@ -201,6 +202,15 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
     if (!written) {
       err << "nodehealth: " << written.error().message << "\n";
       // A drain recommendation outranks the I/O failure: scripts act on 1 first.
+      if (outcome.exit_code == 0) outcome.exit_code = 2;
+    }
+  }
+  if (options.textfile_dir) {
+    // Written to a temporary name in the directory and renamed: the collector never reads half.
+    const std::string path = *options.textfile_dir + "/" + kBurninTextfileName;
+    Expected<bool> written = WriteFileAtomically(path, RenderPrometheusText(report));
+    if (!written) {
+      err << "nodehealth: " << written.error().message << "\n";
       if (outcome.exit_code == 0) outcome.exit_code = 2;
     }
   }

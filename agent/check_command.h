@@ -21,6 +21,8 @@ struct CheckOptions {
   double timeout_seconds = 60;
   std::string format;  // "table", "json", or empty: table on a terminal, else json
   std::optional<std::string> output;
+  // burnin --textfile DIR: also write the metrics for node_exporter's textfile collector there.
+  std::optional<std::string> textfile_dir;
 };
 
 struct CheckResult {

@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
   CLI::App* burnin = app.add_subcommand(
       "burnin", "Run the passive probes, then the active ones (RDMA loopback, ...), and report");
   AddCommonOptions(burnin, burnin_options);
+  burnin
+      ->add_option("--textfile", burnin_options.textfile_dir,
+                   "Also write nodehealth_burnin_report.prom into DIR (node_exporter textfile)")
+      ->type_name("DIR");
   burnin->get_option("--only")->excludes(burnin->get_option("--skip"));
 
   nodehealth::TopologyOptions topology_options;

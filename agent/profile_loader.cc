@@ -134,6 +134,36 @@ void ReadRdmaLoopback(const StrictTomlReader& r, const toml::table& table,
       });
 }
 
+void ReadMpiAllreduce(const StrictTomlReader& r, const toml::table& table,
+                      MpiAllreduceExpectations& m) {
+  r.Walk(
+      table, "mpi_allreduce",
+      {
+          {"ranks",
+           [&](auto& n, auto& k) { m.ranks = static_cast<int>(r.Integer(n, k, 1, 4096)); }},
+          {"bus_bandwidth_gbps_min",
+           [&](auto& n, auto& k) { m.bus_bandwidth_gbps_min = r.Number(n, k, 0.001, 100000); }},
+          {"size_bytes",
+           [&](auto& n, auto& k) {
+             m.size_bytes = static_cast<uint64_t>(r.Integer(n, k, 4, 4ll << 30));
+           }},
+          {"sizes", [&](auto& n, auto& k) { m.sizes = r.StringList(n, k); }},
+          {"iterations",
+           [&](auto& n, auto& k) { m.iterations = static_cast<int>(r.Integer(n, k, 1, 1000000)); }},
+          {"warmup",
+           [&](auto& n, auto& k) { m.warmup = static_cast<int>(r.Integer(n, k, 0, 1000000)); }},
+          {"launcher",
+           [&](auto& n, auto& k) {
+             m.launcher = r.String(n, k);
+             if (m.launcher != "auto" && m.launcher != "mpirun" && m.launcher != "srun") {
+               r.Fail(n, "\"" + k + "\" must be \"auto\", \"mpirun\" or \"srun\"");
+             }
+           }},
+          {"launcher_args", [&](auto& n, auto& k) { m.launcher_args = r.StringList(n, k); }},
+          {"program", [&](auto& n, auto& k) { m.program = r.String(n, k); }},
+      });
+}
+
 void ReadTopology(const StrictTomlReader& r, const toml::table& table, TopologyExpectations& t) {
   auto small = [&](const toml::node& n, const std::string& k) {
     return static_cast<int>(r.Integer(n, k, 0, 1024));
@@ -169,6 +199,8 @@ Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
           {"infiniband", [&](auto& n, auto& k) { ReadInfiniband(r, r.Table(n, k), p.infiniband); }},
           {"rdma_loopback",
            [&](auto& n, auto& k) { ReadRdmaLoopback(r, r.Table(n, k), p.rdma_loopback); }},
+          {"mpi_allreduce",
+           [&](auto& n, auto& k) { ReadMpiAllreduce(r, r.Table(n, k), p.mpi_allreduce); }},
           {"topology", [&](auto& n, auto& k) { ReadTopology(r, r.Table(n, k), p.topology); }},
       });
   if (p.name.empty()) r.Fail(root, "missing required key \"name\"");

@@ -5,6 +5,7 @@
 #include "probes/gpu_presence/gpu_presence_probe.h"
 #include "probes/gpu_xid/gpu_xid_probe.h"
 #include "probes/ib_ports/ib_ports_probe.h"
+#include "probes/mpi_allreduce/mpi_allreduce_probe.h"
 #include "probes/rdma_loopback/rdma_loopback_probe.h"
 #include "probes/topology/topology_probe.h"
 
@@ -24,6 +25,7 @@ const std::vector<std::unique_ptr<Probe>>& AllProbes() {
     probes.push_back(std::make_unique<IbPortsProbe>());
     probes.push_back(std::make_unique<TopologyProbe>());
     probes.push_back(std::make_unique<RdmaLoopbackProbe>());
+    probes.push_back(std::make_unique<MpiAllreduceProbe>());
     return probes;
   }();
   return kProbes;

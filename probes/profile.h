@@ -68,6 +68,19 @@ struct RdmaLoopbackExpectations {
   std::string gpudirect = "auto";                // "auto", "off", "required"
 };
 
+// The active MPI all-reduce test (mpi_allreduce, nodehealth-allreduce).
+struct MpiAllreduceExpectations {
+  std::optional<int> ranks;                         // default: the profile's GPU count, else 2
+  std::optional<double> bus_bandwidth_gbps_min;     // floor at `size_bytes`
+  uint64_t size_bytes = 64u << 20;                  // the size judged against the floor
+  std::vector<std::string> sizes = {"8", "1K", "64K", "1M", "16M", "64M"};
+  int iterations = 100;                             // per size (the program's --iterations)
+  int warmup = 10;
+  std::string launcher = "auto";                    // "auto" (srun inside a Slurm job), "mpirun", "srun"
+  std::vector<std::string> launcher_args;           // extra arguments, e.g. ["--mca", "btl", "self,vader"]
+  std::string program;                              // default: next to nodehealth, else PATH
+};
+
 struct TopologyExpectations {
   std::optional<int> numa_nodes;          // CPU NUMA nodes (GPU memory nodes not counted)
   std::optional<int> gpus_per_numa_node;  // every CPU NUMA node holds this many GPUs
@@ -86,6 +99,7 @@ struct Profile {
   GpuExpectations gpu;
   InfinibandExpectations infiniband;
   RdmaLoopbackExpectations rdma_loopback;
+  MpiAllreduceExpectations mpi_allreduce;
   TopologyExpectations topology;
 };
 

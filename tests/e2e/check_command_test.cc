@@ -217,28 +217,69 @@ TEST(CheckCommandTest, OnlySelectsProbes) {
 
 // The real libibverbs on a machine without RDMA hardware: burnin runs the active probe after the
 // passive ones and skips it with the reason libibverbs gave.
-TEST(BurninCommandTest, MachineWithoutRdmaSkipsTheLoopbackWithAPlainReason) {
+// The real libibverbs and the real Open MPI on this machine: burnin runs the active probes after
+// the passive ones, skips the RDMA loopback with libibverbs' reason where there is no RDMA device,
+// and runs the two-rank all-reduce over shared memory.
+TEST(BurninCommandTest, MachineWithoutGpusRunsTheTwoRankAllreduceAndSkipsRdma) {
   FixtureNode node("no-gpu.toml");
   testing::CommandResult run =
       RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--format", "json",
                   "--config", SourceDir() + "/tests/fixtures/empty-config.toml"},
-                 {}, std::chrono::seconds(60));
-  ASSERT_EQ(run.exit_code, 0) << run.err;
+                 {}, std::chrono::seconds(300));
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
   const json report = json::parse(run.out);
   EXPECT_EQ(report["mode"], "burnin");
-  ASSERT_EQ(report["probes"].size(), 7u);
+  ASSERT_EQ(report["probes"].size(), 8u);
   const json& rdma = report["probes"][6];
   EXPECT_EQ(rdma["name"], "rdma_loopback");
   if (rdma["verdict"] == "skip") {
     EXPECT_EQ(rdma["skip_reason"].get<std::string>().substr(0, 29),
               "no RDMA device on this node (");
-  } else {
-    GTEST_SKIP() << "this machine has RDMA devices: the hw-ib tests cover it";
   }
-  testing::CommandResult table =
-      RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--format", "table",
-                  "--config", SourceDir() + "/tests/fixtures/empty-config.toml"});
-  EXPECT_NE(table.out.find("rdma_loopback skip"), std::string::npos) << table.out;
+  const json& mpi = report["probes"][7];
+  EXPECT_EQ(mpi["name"], "mpi_allreduce");
+  ASSERT_EQ(mpi["verdict"], "pass") << mpi.dump(2);
+  std::set<std::string> sizes;
+  for (const json& m : mpi["measurements"]) {
+    if (m["name"] == "allreduce_bus_bandwidth_bytes_per_second") {
+      sizes.insert(m["labels"]["size_bytes"].get<std::string>());
+      EXPECT_GT(m["value"].get<double>(), 0);
+    }
+    if (m["name"] == "allreduce_ranks") {
+      EXPECT_EQ(m["value"], 2);
+    }
+  }
+  EXPECT_EQ(sizes,
+            (std::set<std::string>{"8", "1024", "65536", "1048576", "16777216", "67108864"}));
+}
+
+TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  testing::TempDir dir;
+  testing::CommandResult run = RunCommand(
+      {NodehealthBinary(), "burnin", "--sysroot", node.root(), "--only", "ib_ports,topology",
+       "--profile", "azure-nd96isr-h100-v5", "--textfile", dir.path(), "--format", "json",
+       "--config", SourceDir() + "/tests/fixtures/empty-config.toml"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    files.push_back(entry.path().filename().string());
+  }
+  ASSERT_EQ(files, std::vector<std::string>{"nodehealth_burnin_report.prom"});  // no temp left
+  Expected<std::string> text = testing::ReadWholeFile(dir.path() + "/" + files[0]);
+  ASSERT_TRUE(text);
+  for (const char* line :
+       {"nodehealth_ib_port_state_id{device=\"mlx5_ib0\",port=\"1\"} 4\n",
+        "nodehealth_ib_port_rate_bytes_per_second{device=\"mlx5_ib0\",port=\"1\"} 5e+10\n",
+        "nodehealth_probe_success{probe=\"topology\"} 1\n", "nodehealth_drain_recommended 0\n",
+        "nodehealth_topology_cpu_numa_nodes 2\n"}) {
+    EXPECT_NE(text->find(line), std::string::npos) << line;
+  }
+  testing::CommandResult unwritable =
+      RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--only", "topology",
+                  "--textfile", "/nonexistent-dir", "--format", "json", "--config",
+                  SourceDir() + "/tests/fixtures/empty-config.toml"});
+  EXPECT_EQ(unwritable.exit_code, 2);
 }
 
 TEST(CheckCommandTest, ActiveProbesRunOnlyWhenNamed) {
@@ -259,14 +300,16 @@ TEST(TopologyCommandTest, PrintsTheMatrixLikeNvidiaSmiTopo) {
                                            HwlocXml("nvidiaDGX2.xml"), "--format", "table"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("        GPU0    GPU1    GPU2    GPU3"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("\nGPU0    X       PIX     PXB     PXB     NODE    NODE    NODE    NODE    "
-                         "SYS     SYS"),
-            std::string::npos)
+  EXPECT_NE(
+      run.out.find("\nGPU0    X       PIX     PXB     PXB     NODE    NODE    NODE    NODE    "
+                   "SYS     SYS"),
+      std::string::npos)
       << run.out;
   EXPECT_NE(run.out.find("  GPU15: 0000:e7:00.0"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("2 packages, 4 cores, 2 CPU NUMA nodes, 11 NVSwitches"), std::string::npos);
-  testing::CommandResult json_run = RunCommand(
-      {NodehealthBinary(), "topology", "--topology-xml", HwlocXml("nvidiaDGX2.xml"), "--format", "json"});
+  EXPECT_NE(run.out.find("2 packages, 4 cores, 2 CPU NUMA nodes, 11 NVSwitches"),
+            std::string::npos);
+  testing::CommandResult json_run = RunCommand({NodehealthBinary(), "topology", "--topology-xml",
+                                                HwlocXml("nvidiaDGX2.xml"), "--format", "json"});
   ASSERT_EQ(json_run.exit_code, 0);
   EXPECT_EQ(json::parse(json_run.out)["schema"], "nodehealth-topology/1");
 }
@@ -292,7 +335,8 @@ TEST(TopologyCommandTest, SavedBaselineIsComparedOnEveryCheck) {
   Expected<std::string> xml = testing::ReadWholeFile(HwlocXml("24em64t-2n6c2t-pci.xml"));
   ASSERT_TRUE(xml);
   std::string changed = *xml;
-  const std::string from = R"(pci_busid="0000:05:00.0" pci_type="0c06 [15b3:6746] [003c:0049] b0 00" pci_link_speed="2.000000")";
+  const std::string from =
+      R"(pci_busid="0000:05:00.0" pci_type="0c06 [15b3:6746] [003c:0049] b0 00" pci_link_speed="2.000000")";
   const std::size_t at = changed.find(from);
   ASSERT_NE(at, std::string::npos);
   changed.replace(at + from.size() - 9, 8, "1.000000");
@@ -303,9 +347,9 @@ TEST(TopologyCommandTest, SavedBaselineIsComparedOnEveryCheck) {
   ASSERT_EQ(report["drain"]["reasons"].size(), 1u);
   EXPECT_EQ(report["drain"]["reasons"][0]["code"], "pcie_link_degraded");
   EXPECT_EQ(report["drain"]["reasons"][0]["entity"], "hca/mlx4_0/1");
-  testing::CommandResult unwritable = RunCommand({NodehealthBinary(), "topology", "--topology-xml",
-                                                  HwlocXml("24em64t-2n6c2t-pci.xml"), "save",
-                                                  "/nonexistent-dir/topology.json"});
+  testing::CommandResult unwritable =
+      RunCommand({NodehealthBinary(), "topology", "--topology-xml",
+                  HwlocXml("24em64t-2n6c2t-pci.xml"), "save", "/nonexistent-dir/topology.json"});
   EXPECT_EQ(unwritable.exit_code, 2);
 }
 
@@ -321,7 +365,9 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult run = RunCommand({NodehealthBinary(), "probes", "--format", "json"});
   ASSERT_EQ(run.exit_code, 0);
   json j = json::parse(run.out);
-  ASSERT_EQ(j["probes"].size(), 7u);
+  ASSERT_EQ(j["probes"].size(), 8u);
+  EXPECT_EQ(j["probes"][7]["name"], "mpi_allreduce");
+  EXPECT_EQ(j["probes"][7]["kind"], "active");
   EXPECT_EQ(j["probes"][4]["name"], "ib_ports");
   EXPECT_EQ(j["probes"][4]["codes"][0], "ib_hca_missing");
   EXPECT_EQ(j["probes"][5]["name"], "topology");
