@@ -18,6 +18,7 @@ if [[ "$mode" != check && "$mode" != test ]]; then
 fi
 cd "$(dirname "$0")/.."
 
+# Tests also start a real Slurm on localhost (slurmctld, slurmd, munge) and compare with mbw.
 # libopenmpi-dev, openmpi-bin: nodehealth-allreduce (mpi-tests/) and the mpi_allreduce probe.
 # libhwloc-dev: the topology probe (hwloc 2.9 with I/O discovery).
 # libibverbs-dev: the RDMA loopback (rdma-core); ibverbs-providers: the user-space HCA drivers
@@ -26,7 +27,7 @@ build_packages=(cmake ninja-build g++ pkg-config
                 libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
                 libibverbs-dev ibverbs-providers libhwloc-dev libopenmpi-dev openmpi-bin)
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-               libfuzzer-14-dev time perftest bzip2)
+               libfuzzer-14-dev time perftest bzip2 slurmctld slurmd slurm-client munge mbw)
 packages=("${build_packages[@]}")
 [[ "$mode" == test ]] && packages+=("${test_packages[@]}")
 
