@@ -94,9 +94,7 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
   CheckResult outcome;
   const auto started_wall = std::chrono::system_clock::now();
   const auto started = std::chrono::steady_clock::now();
-  const platform::Deadline run_deadline =
-      platform::Deadline::In(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>(options.timeout_seconds)));
+  double timeout_seconds = options.timeout_seconds;
 
   Expected<Config> config = LoadConfig(options.config.value_or(std::string(kDefaultConfigPath)),
                                        /*optional=*/!options.config.has_value());
@@ -132,6 +130,16 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
     outcome.exit_code = 2;
     return outcome;
   }
+
+  // A burn-in without --timeout runs within the profile's budget.
+  if (options.mode == "burnin" && !options.timeout_given && choice->profile &&
+      choice->profile->burnin.timeout_seconds) {
+    timeout_seconds = *choice->profile->burnin.timeout_seconds;
+  }
+  if (options.arm_hard_deadline) options.arm_hard_deadline(timeout_seconds + 4);
+  const platform::Deadline run_deadline = platform::Deadline::At(
+      started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(timeout_seconds)));
 
   platform::NvmlRuntime nvml(options.nvml_library.value_or(
       config->nvml_library.value_or(std::string(kDefaultNvmlLibrary))));

@@ -2,6 +2,7 @@
 // recommended) or 2 (could not evaluate: bad usage, profile or config). CONTRACT.md.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@ struct CheckOptions {
   std::vector<std::string> only;
   std::vector<std::string> skip;
   double timeout_seconds = 60;
+  // burnin: false when --timeout was not given, so the profile's [burnin] timeout_seconds decides.
+  bool timeout_given = true;
+  // Called once the run's timeout is final, to arm the process-wide hard deadline (main.cc).
+  std::function<void(double seconds)> arm_hard_deadline;
   std::string format;  // "table", "json", or empty: table on a terminal, else json
   std::optional<std::string> output;
   // burnin --textfile DIR: also write the metrics for node_exporter's textfile collector there.

@@ -129,8 +129,10 @@ int main(int argc, char** argv) {
   const nodehealth::CheckOptions& options = burnin->parsed() ? burnin_options : check_options;
   // hwloc reads HWLOC_FSROOT while discovering: set it now, before any probe thread exists.
   nodehealth::topo::PrepareHwlocEnvironment(options.sysroot);
-  StartHardDeadline(options.timeout_seconds + 4);
-  const nodehealth::CheckResult result = nodehealth::RunCheck(options, std::cout, std::cerr);
+  nodehealth::CheckOptions run_options = options;
+  run_options.timeout_given = burnin->parsed() ? burnin->count("--timeout") > 0 : true;
+  run_options.arm_hard_deadline = StartHardDeadline;
+  const nodehealth::CheckResult result = nodehealth::RunCheck(run_options, std::cout, std::cerr);
   if (result.must_exit_immediately) {
     // A probe thread or NVML call is still running and holds references into RunCheck's frame:
     // skip static destructors and atexit handlers.

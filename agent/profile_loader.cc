@@ -201,6 +201,12 @@ Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
            [&](auto& n, auto& k) { ReadRdmaLoopback(r, r.Table(n, k), p.rdma_loopback); }},
           {"mpi_allreduce",
            [&](auto& n, auto& k) { ReadMpiAllreduce(r, r.Table(n, k), p.mpi_allreduce); }},
+          {"burnin",
+           [&](auto& n, auto& k) {
+             r.Walk(r.Table(n, k), k, {{"timeout_seconds", [&](auto& m, auto& j) {
+                                          p.burnin.timeout_seconds = r.Number(m, j, 1, 7 * 86400);
+                                        }}});
+           }},
           {"topology", [&](auto& n, auto& k) { ReadTopology(r, r.Table(n, k), p.topology); }},
       });
   if (p.name.empty()) r.Fail(root, "missing required key \"name\"");

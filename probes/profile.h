@@ -81,6 +81,10 @@ struct MpiAllreduceExpectations {
   std::string program;                              // default: next to nodehealth, else PATH
 };
 
+struct BurninExpectations {
+  std::optional<double> timeout_seconds;  // the whole burn-in's budget when --timeout is not given
+};
+
 struct TopologyExpectations {
   std::optional<int> numa_nodes;          // CPU NUMA nodes (GPU memory nodes not counted)
   std::optional<int> gpus_per_numa_node;  // every CPU NUMA node holds this many GPUs
@@ -100,6 +104,7 @@ struct Profile {
   InfinibandExpectations infiniband;
   RdmaLoopbackExpectations rdma_loopback;
   MpiAllreduceExpectations mpi_allreduce;
+  BurninExpectations burnin;
   TopologyExpectations topology;
 };
 

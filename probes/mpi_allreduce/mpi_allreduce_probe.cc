@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -92,7 +94,9 @@ std::string FindAllreduceProgram(const std::string& configured) {
 
 ChildRunner MpiAllreduceProbe::DefaultRunner() {
   return [](const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-            platform::Deadline deadline) { return platform::RunChild(argv, env, deadline); };
+            platform::Deadline deadline) {
+    return platform::RunChild(argv, env, deadline, 4u << 20, std::chrono::seconds(1));
+  };
 }
 
 MpiAllreduceProbe::MpiAllreduceProbe(ChildRunner runner) : runner_(std::move(runner)) {}
@@ -149,8 +153,16 @@ ProbeResult MpiAllreduceProbe::Run(const ProbeContext& context) const {
   for (const std::string& a : argv) command += (command.empty() ? "" : " ") + a;
   const bool expected = s.bus_bandwidth_gbps_min.has_value();
 
+  // The child must be gone before the probe's own deadline (the runner abandons a probe shortly
+  // after it): stop it early enough for SIGTERM, the grace period and SIGKILL.
+  const auto remaining = context.deadline.remaining();
+  const auto reserve =
+      std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(3), remaining / 3);
+  const platform::Deadline child_deadline =
+      platform::Deadline::At(context.deadline.time_point() - reserve);
+
   auto run_once = [&](RunOutcome& outcome) -> bool {
-    const platform::ChildResult child = runner_(argv, env, context.deadline);
+    const platform::ChildResult child = runner_(argv, env, child_deadline);
     if (!child.started) {
       if (!expected) {
         MarkSkipped(result, "cannot run the MPI all-reduce: " + child.error +

@@ -253,6 +253,35 @@ TEST(BurninCommandTest, MachineWithoutGpusRunsTheTwoRankAllreduceAndSkipsRdma) {
             (std::set<std::string>{"8", "1024", "65536", "1048576", "16777216", "67108864"}));
 }
 
+// The profile's burn-in budget bounds the run when --timeout is not given; an all-reduce that
+// cannot finish inside it is killed with its process group and reported.
+TEST(BurninCommandTest, ProfileBudgetBoundsTheRunAndKillsAHungAllreduce) {
+  FixtureNode node("no-gpu.toml");
+  testing::TempDir dir;
+  const std::string profile = dir.path() + "/profile.toml";
+  std::ofstream(profile) << "name = \"budget\"\n[burnin]\ntimeout_seconds = 4\n"
+                            "[mpi_allreduce]\nsizes = [\"64M\"]\niterations = 1000000\n"
+                            "warmup = 0\n";
+  testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--only", "mpi_allreduce",
+                  "--profile", profile, "--format", "json", "--config",
+                  SourceDir() + "/tests/fixtures/empty-config.toml"},
+                 {}, std::chrono::seconds(60));
+  EXPECT_LT(run.seconds, 12) << "the 4 s budget was not applied";
+  ASSERT_EQ(run.exit_code, 1) << run.out << run.err;
+  const json report = json::parse(run.out);
+  const json& mpi = report["probes"][0];
+  ASSERT_EQ(mpi["findings"].size(), 1u) << mpi.dump(2);
+  EXPECT_EQ(mpi["findings"][0]["code"], "mpi_allreduce_failed");
+  EXPECT_EQ(mpi["findings"][0]["message"],
+            "the MPI all-reduce did not finish before the deadline (killed with its process "
+            "group)");
+  // Nothing of the killed run is left behind.
+  testing::CommandResult left =
+      RunCommand({"/usr/bin/pgrep", "-f", "nodehealth-allreduce --json --sizes 64M"});
+  EXPECT_EQ(left.exit_code, 1) << left.out;
+}
+
 TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   testing::TempDir dir;
