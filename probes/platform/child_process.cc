@@ -125,6 +125,9 @@ ChildResult RunChild(const std::vector<std::string>& argv,
       ::kill(-pid, SIGKILL);
       ::waitpid(pid, &status, 0);
     }
+    // The leader (mpirun) may exit on SIGTERM before its children do: whatever is left of the
+    // group goes too.
+    ::kill(-pid, SIGKILL);
   } else {
     // Output closed: the child is exiting; a child that closed its pipes but lingers is still
     // bounded by the deadline.
