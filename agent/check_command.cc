@@ -169,7 +169,8 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
                        .inventory = inventory,
                        .deadline = run_deadline,
                        .topology_xml = options.topology_xml.value_or(""),
-                       .topology_baseline = config->topology_baseline.value_or("")};
+                       .topology_baseline = config->topology_baseline.value_or(""),
+                       .mpi_allreduce_ranks = config->mpi_allreduce_ranks};
   // Passive probes first, active ones after them: a burn-in judges a node's load tests only once
   // its inventory is known, and load never distorts a passive reading.
   std::vector<ProbeRun> passive, active;

@@ -25,6 +25,13 @@ Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
              {"profile", [&](auto& n, auto& k) { c.profile = r.String(n, k); }},
              {"nvml_library", [&](auto& n, auto& k) { c.nvml_library = r.String(n, k); }},
              {"topology_baseline", [&](auto& n, auto& k) { c.topology_baseline = r.String(n, k); }},
+             {"mpi_allreduce",
+              [&](auto& n, auto& k) {
+                r.Walk(r.Table(n, k), k, {{"ranks", [&](auto& m, auto& j) {
+                                             c.mpi_allreduce_ranks =
+                                                 static_cast<int>(r.Integer(m, j, 1, 4096));
+                                           }}});
+              }},
              {"probes",
               [&](auto& n, auto& k) {
                 r.Walk(r.Table(n, k), k,

@@ -4,6 +4,8 @@
 //   profile = "auto"                       # FILE | NAME | auto | none
 //   nvml_library = "libnvidia-ml.so.1"
 //   topology_baseline = "/var/lib/nodehealth/topology.json"   # from `nodehealth topology save`
+//   [mpi_allreduce]
+//   ranks = 8                              # all-reduce ranks on this node (wins over the profile)
 //   [probes]
 //   skip = ["gpu_xid"]                     # or only = [...]
 //   [probes.timeout_seconds]
@@ -28,6 +30,7 @@ struct Config {
   std::optional<std::string> profile;
   std::optional<std::string> nvml_library;
   std::optional<std::string> topology_baseline;
+  std::optional<int> mpi_allreduce_ranks;
   std::vector<std::string> only;
   std::vector<std::string> skip;
   std::map<std::string, double> probe_timeout_seconds;

@@ -2,6 +2,7 @@
 // the runner; probes receive it by const reference and may share it across threads.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "probes/gpu_common/node_inventory.h"
@@ -26,6 +27,8 @@ struct ProbeContext {
   std::string topology_xml = {};
   // The configured topology baseline (`nodehealth topology save`), empty when none.
   std::string topology_baseline = {};
+  // The configuration's all-reduce rank count (wins over the profile), when set.
+  std::optional<int> mpi_allreduce_ranks = {};
 };
 
 }  // namespace nodehealth

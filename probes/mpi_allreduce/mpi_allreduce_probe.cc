@@ -121,7 +121,9 @@ ProbeResult MpiAllreduceProbe::Run(const ProbeContext& context) const {
   result.name = "mpi_allreduce";
   const MpiAllreduceExpectations& s = Settings(context.profile);
   int ranks = 2;
-  if (s.ranks) {
+  if (context.mpi_allreduce_ranks) {
+    ranks = *context.mpi_allreduce_ranks;  // the node's configuration knows best
+  } else if (s.ranks) {
     ranks = *s.ranks;
   } else if (context.profile && context.profile->gpu.count.value_or(0) > 1) {
     ranks = *context.profile->gpu.count;  // one rank per GPU

@@ -5,7 +5,8 @@
 //          size reaches its floor (a low result is run once more before it counts: one noisy run
 //          is not a bad node).
 // Runs:    mpirun -np <ranks> [-x MALLOC_*] <launcher_args> nodehealth-allreduce --json ...;
-//          ranks from the profile ([mpi_allreduce] ranks, else one per expected GPU, else 2).
+//          ranks from the configuration ([mpi_allreduce] ranks), else the profile's, else one per
+//          expected GPU, else 2.
 //          As root it sets OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), Open MPI's explicit permission; it
 //          sets MALLOC_MMAP_MAX_=0 and a high MALLOC_TRIM_THRESHOLD_ so glibc keeps large
 //          temporary buffers instead of unmapping them after every call.

@@ -9,6 +9,9 @@ TEST(ConfigTest, ReadsEveryKey) {
   Expected<Config> c = ParseConfig(R"(
 profile = "azure-nd96isr-h100-v5"
 nvml_library = "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"
+topology_baseline = "/var/lib/nodehealth/topology.json"
+[mpi_allreduce]
+ranks = 8
 [probes]
 skip = ["gpu_xid"]
 [probes.timeout_seconds]
@@ -21,6 +24,8 @@ probe_error = "monitor"
                                    "nodehealth.toml");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->profile, "azure-nd96isr-h100-v5");
+  EXPECT_EQ(c->topology_baseline, "/var/lib/nodehealth/topology.json");
+  EXPECT_EQ(c->mpi_allreduce_ranks, 8);
   EXPECT_EQ(c->skip, std::vector<std::string>{"gpu_xid"});
   EXPECT_EQ(c->probe_timeout_seconds.at("gpu_health"), 15);
   EXPECT_EQ(c->probe_timeout_seconds.at("gpu_driver"), 2.5);
@@ -39,6 +44,7 @@ TEST(ConfigTest, Errors) {
       {"[probes.timeout_seconds]\ngpu_health = 0\n",
        "c.toml:2: \"probes.timeout_seconds.gpu_health\" = 0 is outside 0.01..3600"},
       {"listen = \"0.0.0.0:9840\"\n", "c.toml:1: unknown key \"listen\""},
+      {"[mpi_allreduce]\nranks = 0\n", "c.toml:2: \"mpi_allreduce.ranks\" = 0 is outside 1..4096"},
   };
   for (const auto& [text, error] : cases) {
     Expected<Config> c = ParseConfig(text, "c.toml");

@@ -90,6 +90,19 @@ TEST_F(MpiAllreduceTest, GoodRunPassesWithOneRankPerGpuAndTheMallocEnvironment) 
   EXPECT_EQ(FindMeasurement(r, "allreduce_ranks")->value, 8);
 }
 
+TEST_F(MpiAllreduceTest, ConfiguredRanksWinOverTheProfile) {
+  script_.replies = {Exited(0, Output(1.3e10)), Exited(0, Output(1.3e10))};
+  profile_.mpi_allreduce.ranks = 4;
+  Run();
+  EXPECT_EQ(script_.argvs[0][2], "4");
+  const NodeInventory inventory = GatherNodeInventory(node_.fs());
+  ProbeContext context{
+      .fs = node_.fs(), .profile = &profile_, .inventory = inventory, .mpi_allreduce_ranks = 6};
+  MpiAllreduceProbe(Scripted(script_)).Run(context);
+  ASSERT_EQ(script_.argvs.size(), 2u);
+  EXPECT_EQ(script_.argvs[1][2], "6");
+}
+
 TEST_F(MpiAllreduceTest, LowBandwidthIsRerunBeforeItCounts) {
   script_.replies = {Exited(0, Output(9e9)), Exited(0, Output(1.4e10))};
   ProbeResult r = Run();
