@@ -126,13 +126,6 @@ Device ReadDevice(const FileSystem& fs, const std::string& name) {
 
 }  // namespace
 
-const PortCounter* Port::FindCounter(std::string_view directory, std::string_view file) const {
-  for (const PortCounter& counter : counters) {
-    if (counter.directory == directory && counter.file == file) return &counter;
-  }
-  return nullptr;
-}
-
 Expected<Scan> ScanInfiniband(const FileSystem& fs) {
   Scan scan;
   Expected<std::vector<std::string>> names = fs.ListDir(kInfinibandClassDir);

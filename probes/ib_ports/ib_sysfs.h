@@ -51,7 +51,6 @@ struct Port {
   std::vector<std::string> problems;
 
   bool active() const { return state && state->id == kPortStateActive; }
-  const PortCounter* FindCounter(std::string_view directory, std::string_view file) const;
 };
 
 struct Device {
