@@ -54,6 +54,9 @@ struct ProbeResult {
   std::string name;
   ProbeVerdict verdict = ProbeVerdict::kPass;
   std::chrono::duration<double> duration{0};
+  // Unix time the run ended. 0 in one-shot runs (the report's end stands for it); the agent sets
+  // it because its snapshot mixes results of different rounds.
+  double finished_at = 0;
   std::string error;               // set with verdict kError
   std::string skip_reason;         // set with verdict kSkip (a report extension, see README)
   std::vector<std::string> notes;  // context for people: what was not checked and why

@@ -18,16 +18,22 @@ if [[ "$mode" != check && "$mode" != test ]]; then
 fi
 cd "$(dirname "$0")/.."
 
-# Tests also start a real Slurm on localhost (slurmctld, slurmd, munge) and compare with mbw.
+# Tests also start a real Slurm on localhost (slurmctld, slurmd, munge) and compare with mbw, and
+# a real Prometheus server (its promtool checks the metrics); the benchmarks compare the agent with
+# node_exporter (prometheus-node-exporter).
 # libopenmpi-dev, openmpi-bin: nodehealth-allreduce (mpi-tests/) and the mpi_allreduce probe.
 # libhwloc-dev: the topology probe (hwloc 2.9 with I/O discovery).
+# prometheus-cpp-dev, libcivetweb-dev: the agent's /metrics endpoint (prometheus-cpp's Exposer on
+# civetweb, whose request callback also serves /report and /healthz).
 # libibverbs-dev: the RDMA loopback (rdma-core); ibverbs-providers: the user-space HCA drivers
 # (mlx5, ...) without which libibverbs lists no device even on a node that has one.
 build_packages=(cmake ninja-build g++ pkg-config
                 libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-                libibverbs-dev ibverbs-providers libhwloc-dev libopenmpi-dev openmpi-bin)
+                libibverbs-dev ibverbs-providers libhwloc-dev libopenmpi-dev openmpi-bin
+                prometheus-cpp-dev libcivetweb-dev)
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-               libfuzzer-14-dev time perftest bzip2 slurmctld slurmd slurm-client munge mbw)
+               libfuzzer-14-dev time perftest bzip2 slurmctld slurmd slurm-client munge mbw
+               prometheus prometheus-node-exporter)
 packages=("${build_packages[@]}")
 [[ "$mode" == test ]] && packages+=("${test_packages[@]}")
 

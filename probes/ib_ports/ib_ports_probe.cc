@@ -77,7 +77,7 @@ void AddMeasurements(const Device& device, ProbeResult& result) {
             {std::string(counter.spec->metric), labels,
              static_cast<double>(counter.value) * counter.spec->multiplier});
       } else {
-        result.measurements.push_back({"ib_port_hw_counter_total", with("counter", counter.file),
+        result.measurements.push_back({"ib_port_hw_stat_total", with("counter", counter.file),
                                        static_cast<double>(counter.value)});
       }
     }

@@ -12,7 +12,7 @@
 //          probe_error.
 // Measurements: ib_hca_info, ib_port_info, ib_port_state_id, ib_port_physical_state_id,
 //          ib_port_rate_bytes_per_second, one series per counter (ib_counters.h),
-//          ib_port_hw_counter_total{counter}, ib_rails_active, ib_rails_expected.
+//          ib_port_hw_stat_total{counter}, ib_rails_active, ib_rails_expected.
 // Cost: about 50 small file reads per port (fixture 8x H100 tree: see bench/README.md).
 #pragma once
 

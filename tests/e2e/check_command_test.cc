@@ -305,7 +305,7 @@ TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
   ASSERT_TRUE(text);
   for (const char* line :
        {"nodehealth_ib_port_state_id{device=\"mlx5_ib0\",port=\"1\"} 4\n",
-        "nodehealth_ib_port_rate_bytes_per_second{device=\"mlx5_ib0\",port=\"1\"} 5e+10\n",
+        "nodehealth_ib_port_rate_bytes_per_second{device=\"mlx5_ib0\",port=\"1\"} 50000000000\n",
         "nodehealth_probe_success{probe=\"topology\"} 1\n", "nodehealth_drain_recommended 0\n",
         "nodehealth_topology_cpu_numa_nodes 2\n"}) {
     EXPECT_NE(text->find(line), std::string::npos) << line;

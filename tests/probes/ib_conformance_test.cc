@@ -134,7 +134,7 @@ TEST(IbConformanceTest, ReproducesTheValuesProcfsAsserts) {
                                                {"out_of_sequence", 1},
                                                {"rx_read_requests", 175528982}};
   for (const auto& [counter, value] : hw) {
-    const Measurement* m = Exact(r, "ib_port_hw_counter_total",
+    const Measurement* m = Exact(r, "ib_port_hw_stat_total",
                                  {{"device", "mlx5_0"}, {"port", "1"}, {"counter", counter}});
     ASSERT_NE(m, nullptr) << counter;
     EXPECT_EQ(m->value, value) << counter;

@@ -1,0 +1,47 @@
+// Metric families in prometheus-cpp's model (prometheus::MetricFamily), built once from a report
+// (and, in the agent, from its own state) so that the same names serve `burnin --textfile` and
+// the agent's /metrics. Naming (CONTRACT.md): prefix nodehealth_, base units, a name ending in
+// _total is a counter and everything else a gauge, static strings only in _info gauges.
+//
+// Thread safety: MetricFamilyBuilder is a plain value type; build it on one thread, then share the
+// built vector read-only.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "exporters/report.h"
+
+namespace nodehealth {
+
+using MetricLabels = std::map<std::string, std::string>;
+
+class MetricFamilyBuilder {
+ public:
+  // Sets the sample of `name` with `labels` (a later call with the same labels replaces it). The
+  // first help text given for a family is kept.
+  void Add(const std::string& name, const std::string& help, const MetricLabels& labels,
+           double value);
+  // Adds only when no sample with these labels exists yet (pre-created zero counters).
+  void AddIfAbsent(const std::string& name, const std::string& help, const MetricLabels& labels,
+                   double value);
+
+  // Families sorted by name, samples sorted by labels.
+  std::vector<prometheus::MetricFamily> Build() const;
+
+ private:
+  struct Family {
+    std::string help;
+    std::map<MetricLabels, double> samples;
+  };
+  std::map<std::string, Family> families_;
+};
+
+// The report's metrics: build_info, drain_recommended, per probe success, duration, last run
+// time and active findings, and every measurement as nodehealth_<name>.
+void AddReportMetrics(const Report& report, MetricFamilyBuilder& builder);
+
+}  // namespace nodehealth
