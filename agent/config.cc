@@ -1,6 +1,7 @@
 #include "agent/config.h"
 
 #include <cerrno>
+#include <charconv>
 
 #include "agent/toml_reader.h"
 #include "probes/all_probes.h"
@@ -18,6 +19,118 @@ std::vector<std::string> ProbeNames(const StrictTomlReader& r, const toml::node&
   return names;
 }
 
+constexpr double kDay = 24 * 3600;
+
+std::vector<std::string> ActiveProbeNames(const StrictTomlReader& r, const toml::node& node,
+                                          const std::string& key) {
+  std::vector<std::string> names = ProbeNames(r, node, key);
+  for (const std::string& name : names) {
+    // Passive probes already run every interval; scheduling them again would only add load.
+    if (FindProbe(name)->info().kind != ProbeKind::kActive) {
+      r.Fail(node, "\"" + key + "\": \"" + name + "\" is not an active probe");
+    }
+  }
+  return names;
+}
+
+Action ReadAction(const StrictTomlReader& r, const toml::node& node, const std::string& key) {
+  const std::optional<Action> action = ParseAction(r.String(node, key));
+  if (!action) {
+    r.Fail(node, "\"" + key + "\" must be one of none, monitor, drain, reset_gpu, reboot, replace");
+  }
+  return *action;
+}
+
+void ReadAgent(const StrictTomlReader& r, const toml::table& table, const std::string& prefix,
+               AgentSettings& a) {
+  r.Walk(
+      table, prefix,
+      {
+          {"listen", [&](auto& n, auto& k) { a.listen = r.String(n, k); }},
+          {"interval_seconds",
+           [&](auto& n, auto& k) { a.interval_seconds = r.Number(n, k, 1, kDay); }},
+          {"jitter", [&](auto& n, auto& k) { a.jitter_fraction = r.Number(n, k, 0, 0.5); }},
+          {"active_probes", [&](auto& n, auto& k) { a.active_probes = ActiveProbeNames(r, n, k); }},
+          {"active_interval_seconds",
+           [&](auto& n, auto& k) { a.active_interval_seconds = r.Number(n, k, 60, 30 * kDay); }},
+          {"http_threads",
+           [&](auto& n, auto& k) { a.http_threads = static_cast<int>(r.Integer(n, k, 1, 64)); }},
+      });
+}
+
+void ReadDrain(const StrictTomlReader& r, const toml::table& table, const std::string& prefix,
+               agent::DrainPolicyConfig& d) {
+  std::map<int, const toml::node*> windows;  // for the line number of a window that cannot fill
+  r.Walk(
+      table, prefix,
+      {
+          {"noisy_rounds",
+           [&](auto& n, auto& k) { d.noisy_rounds = static_cast<int>(r.Integer(n, k, 1, 1000)); }},
+          {"history_seconds",
+           [&](auto& n, auto& k) { d.history_seconds = r.Number(n, k, 60, 366 * kDay); }},
+          {"codes",
+           [&](auto& n, auto& k) {
+             for (const auto& [code, value] : r.Table(n, k)) {
+               const std::string key = k + "." + std::string(code.str());
+               if (FindCatalogEntry(code.str()) == nullptr) {
+                 r.Fail(value, "unknown finding code \"" + std::string(code.str()) + "\"");
+               }
+               agent::CodeRule& rule = d.codes[std::string(code.str())];
+               r.Walk(r.Table(value, key), key,
+                      {
+                          {"action", [&](auto& m, auto& j) { rule.action = ReadAction(r, m, j); }},
+                          {"rounds",
+                           [&](auto& m, auto& j) {
+                             rule.rounds = static_cast<int>(r.Integer(m, j, 1, 1000));
+                           }},
+                          {"sticky", [&](auto& m, auto& j) { rule.sticky = r.Bool(m, j); }},
+                      });
+             }
+           }},
+          {"xid",
+           [&](auto& n, auto& k) {
+             for (const auto& [number, value] : r.Table(n, k)) {
+               const std::string_view text = number.str();
+               const std::string key = k + "." + std::string(text);
+               int xid = 0;
+               const auto [end, error] =
+                   std::from_chars(text.data(), text.data() + text.size(), xid);
+               if (error != std::errc() || end != text.data() + text.size() || xid < 1 ||
+                   xid > 1000) {
+                 r.Fail(value, "\"" + key + "\": \"" + std::string(text) +
+                                   "\" is not an XID number (1..1000)");
+               }
+               agent::XidWindowRule rule;
+               windows[xid] = &value;
+               bool has_count = false;
+               r.Walk(r.Table(value, key), key,
+                      {
+                          {"count",
+                           [&](auto& m, auto& j) {
+                             rule.count = static_cast<int>(r.Integer(m, j, 1, 100000));
+                             has_count = true;
+                           }},
+                          {"window_seconds",
+                           [&](auto& m, auto& j) {
+                             rule.window_seconds = r.Number(m, j, 1, 30 * kDay);
+                             windows[xid] = &m;
+                           }},
+                          {"action", [&](auto& m, auto& j) { rule.action = ReadAction(r, m, j); }},
+                      });
+               if (!has_count) r.Fail(value, "\"" + key + "\" needs a count");
+               d.xid_windows[xid] = rule;
+             }
+           }},
+      });
+  // The policy forgets events older than the history, so a longer window could never fill.
+  for (const auto& [xid, node] : windows) {
+    if (d.xid_windows.at(xid).window_seconds > d.history_seconds) {
+      r.Fail(*node, "\"" + prefix + ".xid." + std::to_string(xid) +
+                        ".window_seconds\" is longer than \"" + prefix + ".history_seconds\"");
+    }
+  }
+}
+
 Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
   Config c;
   r.Walk(root, "",
@@ -25,6 +138,9 @@ Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
              {"profile", [&](auto& n, auto& k) { c.profile = r.String(n, k); }},
              {"nvml_library", [&](auto& n, auto& k) { c.nvml_library = r.String(n, k); }},
              {"topology_baseline", [&](auto& n, auto& k) { c.topology_baseline = r.String(n, k); }},
+             {"state_dir", [&](auto& n, auto& k) { c.state_dir = r.String(n, k); }},
+             {"agent", [&](auto& n, auto& k) { ReadAgent(r, r.Table(n, k), k, c.agent); }},
+             {"drain", [&](auto& n, auto& k) { ReadDrain(r, r.Table(n, k), k, c.drain); }},
              {"mpi_allreduce",
               [&](auto& n, auto& k) {
                 r.Walk(r.Table(n, k), k, {{"ranks", [&](auto& m, auto& j) {
@@ -60,13 +176,7 @@ Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
                   if (FindCatalogEntry(code.str()) == nullptr) {
                     r.Fail(value, "unknown finding code \"" + std::string(code.str()) + "\"");
                   }
-                  const std::optional<Action> action = ParseAction(r.String(value, key));
-                  if (!action) {
-                    r.Fail(value, "\"" + key +
-                                      "\" must be one of none, monitor, drain, reset_gpu, reboot, "
-                                      "replace");
-                  }
-                  c.action_overrides[std::string(code.str())] = *action;
+                  c.action_overrides[std::string(code.str())] = ReadAction(r, value, key);
                 }
               }},
          });

@@ -4,6 +4,7 @@
 //   profile = "auto"                       # FILE | NAME | auto | none
 //   nvml_library = "libnvidia-ml.so.1"
 //   topology_baseline = "/var/lib/nodehealth/topology.json"   # from `nodehealth topology save`
+//   state_dir = "/var/lib/nodehealth"      # agent: policy state and status file
 //   [mpi_allreduce]
 //   ranks = 8                              # all-reduce ranks on this node (wins over the profile)
 //   [probes]
@@ -12,6 +13,24 @@
 //   gpu_health = 15                        # per-probe deadline inside the run's --timeout
 //   [actions]
 //   gpu_clock_slowdown = "drain"           # per-code action override (none .. replace)
+//   [agent]
+//   listen = "0.0.0.0:9840"
+//   interval_seconds = 60                  # passive probes (1 .. 86400)
+//   jitter = 0.1                           # +- fraction of the interval (0 .. 0.5)
+//   active_probes = ["rdma_loopback"]      # active probes the agent runs on a schedule
+//   active_interval_seconds = 86400        # (60 .. 30 days)
+//   http_threads = 2                       # (1 .. 64)
+//   [drain]
+//   noisy_rounds = 3                       # failing runs before a noisy code drains (1 .. 1000)
+//   history_seconds = 604800               # XID history kept (60 .. 366 days, >= every window)
+//   [drain.codes.ib_port_errors]
+//   action = "drain"                       # replaces the finding's action
+//   rounds = 5                             # failing runs in a row (1 .. 1000)
+//   sticky = true                          # held until reboot or a passing run
+//   [drain.xid.31]                         # XID number 1 .. 1000
+//   count = 10                             # required (1 .. 100000)
+//   window_seconds = 3600                  # (1 .. 30 days; default 3600)
+//   action = "drain"                       # (default drain)
 #pragma once
 
 #include <map>
@@ -20,21 +39,35 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/drain_policy.h"
 #include "probes/action.h"
 #include "probes/util/expected.h"
 
 namespace nodehealth {
+
+// [agent]: the daemon's schedule and HTTP endpoint; unset keys take the agent's defaults.
+struct AgentSettings {
+  std::optional<std::string> listen;
+  std::optional<double> interval_seconds;
+  std::optional<double> jitter_fraction;  // key "jitter"
+  std::vector<std::string> active_probes;
+  std::optional<double> active_interval_seconds;
+  std::optional<int> http_threads;
+};
 
 struct Config {
   std::string path;  // empty when no file was read
   std::optional<std::string> profile;
   std::optional<std::string> nvml_library;
   std::optional<std::string> topology_baseline;
+  std::optional<std::string> state_dir;
   std::optional<int> mpi_allreduce_ranks;
   std::vector<std::string> only;
   std::vector<std::string> skip;
   std::map<std::string, double> probe_timeout_seconds;
   std::map<std::string, Action> action_overrides;
+  AgentSettings agent;
+  agent::DrainPolicyConfig drain;
 };
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/nodehealth/nodehealth.toml";

@@ -53,6 +53,121 @@ TEST(ConfigTest, Errors) {
   }
 }
 
+TEST(ConfigTest, ReadsAgentAndDrainKeys) {
+  Expected<Config> c = ParseConfig(R"(
+state_dir = "/var/lib/nodehealth"
+[agent]
+listen = "127.0.0.1:9841"
+interval_seconds = 30
+jitter = 0.25
+active_probes = ["rdma_loopback", "mpi_allreduce"]
+active_interval_seconds = 43200
+http_threads = 4
+[drain]
+noisy_rounds = 5
+history_seconds = 86400
+[drain.codes.ib_port_errors]
+action = "drain"
+rounds = 2
+[drain.codes.gpu_lost]
+sticky = false
+[drain.codes.topology_mismatch]
+[drain.xid.31]
+count = 10
+window_seconds = 3600
+action = "reset_gpu"
+[drain.xid.13]
+count = 3
+)",
+                                   "nodehealth.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->state_dir, "/var/lib/nodehealth");
+  EXPECT_EQ(c->agent.listen, "127.0.0.1:9841");
+  EXPECT_EQ(c->agent.interval_seconds, 30);
+  EXPECT_EQ(c->agent.jitter_fraction, 0.25);
+  EXPECT_EQ(c->agent.active_probes, (std::vector<std::string>{"rdma_loopback", "mpi_allreduce"}));
+  EXPECT_EQ(c->agent.active_interval_seconds, 43200);
+  EXPECT_EQ(c->agent.http_threads, 4);
+  EXPECT_EQ(c->drain.noisy_rounds, 5);
+  EXPECT_EQ(c->drain.history_seconds, 86400);
+  ASSERT_EQ(c->drain.codes.size(), 3u);
+  EXPECT_EQ(c->drain.codes.at("ib_port_errors"),
+            (agent::CodeRule{Action::kDrain, 2, std::nullopt}));
+  EXPECT_EQ(c->drain.codes.at("gpu_lost"), (agent::CodeRule{std::nullopt, std::nullopt, false}));
+  EXPECT_EQ(c->drain.codes.at("topology_mismatch"), agent::CodeRule{});
+  ASSERT_EQ(c->drain.xid_windows.size(), 2u);
+  EXPECT_EQ(c->drain.xid_windows.at(31), (agent::XidWindowRule{10, 3600, Action::kResetGpu}));
+  EXPECT_EQ(c->drain.xid_windows.at(13), (agent::XidWindowRule{3, 3600, Action::kDrain}));
+}
+
+TEST(ConfigTest, AgentAndDrainDefaults) {
+  Expected<Config> c = ParseConfig("", "nodehealth.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->state_dir);
+  EXPECT_FALSE(c->agent.listen);
+  EXPECT_FALSE(c->agent.interval_seconds);
+  EXPECT_TRUE(c->agent.active_probes.empty());
+  EXPECT_EQ(c->drain, agent::DrainPolicyConfig{});
+}
+
+TEST(ConfigTest, AgentAndDrainErrors) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"state_dir = 3\n", "c.toml:1: \"state_dir\" must be a string"},
+      {"[agent]\nlisten = 9840\n", "c.toml:2: \"agent.listen\" must be a string"},
+      {"[agent]\nport = 9840\n", "c.toml:2: unknown key \"agent.port\""},
+      {"[agent]\ninterval_seconds = 0.5\n",
+       "c.toml:2: \"agent.interval_seconds\" = 0.5 is outside 1..86400"},
+      {"[agent]\njitter = 0.6\n", "c.toml:2: \"agent.jitter\" = 0.6 is outside 0..0.5"},
+      {"[agent]\nactive_probes = [\"rdma_magic\"]\n",
+       "c.toml:2: \"agent.active_probes\": unknown probe \"rdma_magic\""},
+      {"[agent]\nactive_probes = [\"gpu_health\"]\n",
+       "c.toml:2: \"agent.active_probes\": \"gpu_health\" is not an active probe"},
+      {"[agent]\nactive_interval_seconds = 59\n",
+       "c.toml:2: \"agent.active_interval_seconds\" = 59 is outside 60..2.592e+06"},
+      {"[agent]\nhttp_threads = 65\n", "c.toml:2: \"agent.http_threads\" = 65 is outside 1..64"},
+      {"[agent]\nhttp_threads = 2.0\n", "c.toml:2: \"agent.http_threads\" must be an integer"},
+      {"[drain]\nnoisy_rounds = 0\n", "c.toml:2: \"drain.noisy_rounds\" = 0 is outside 1..1000"},
+      {"[drain]\nhistory_seconds = 10\n",
+       "c.toml:2: \"drain.history_seconds\" = 10 is outside 60..3.16224e+07"},
+      {"[drain]\nhistory = 10\n", "c.toml:2: unknown key \"drain.history\""},
+      {"[drain.codes.gpu_magic]\nrounds = 2\n", "c.toml:1: unknown finding code \"gpu_magic\""},
+      {"[drain.codes.gpu_xid]\naction = \"ignore\"\n",
+       "c.toml:2: \"drain.codes.gpu_xid.action\" must be one of none, monitor, drain, reset_gpu, "
+       "reboot, replace"},
+      {"[drain.codes.gpu_xid]\nrounds = 1001\n",
+       "c.toml:2: \"drain.codes.gpu_xid.rounds\" = 1001 is outside 1..1000"},
+      {"[drain.codes.gpu_xid]\nsticky = \"yes\"\n",
+       "c.toml:2: \"drain.codes.gpu_xid.sticky\" must be true or false"},
+      {"[drain.codes.gpu_xid]\nwindow = 1\n",
+       "c.toml:2: unknown key \"drain.codes.gpu_xid.window\""},
+      {"[drain.codes]\ngpu_xid = \"drain\"\n",
+       "c.toml:2: \"drain.codes.gpu_xid\" must be a table ([drain.codes.gpu_xid])"},
+      {"[drain.xid.abc]\ncount = 2\n",
+       "c.toml:1: \"drain.xid.abc\": \"abc\" is not an XID number (1..1000)"},
+      {"[drain.xid.1001]\ncount = 2\n",
+       "c.toml:1: \"drain.xid.1001\": \"1001\" is not an XID number (1..1000)"},
+      {"[drain.xid.0]\ncount = 2\n",
+       "c.toml:1: \"drain.xid.0\": \"0\" is not an XID number (1..1000)"},
+      {"[drain.xid.31]\ncount = 0\n", "c.toml:2: \"drain.xid.31.count\" = 0 is outside 1..100000"},
+      {"[drain.xid.31]\ncount = 2\nwindow_seconds = 0\n",
+       "c.toml:3: \"drain.xid.31.window_seconds\" = 0 is outside 1..2.592e+06"},
+      {"[drain.xid.31]\ncount = 2\naction = \"later\"\n",
+       "c.toml:3: \"drain.xid.31.action\" must be one of none, monitor, drain, reset_gpu, reboot, "
+       "replace"},
+      {"[drain.xid.31]\nwindow_seconds = 60\n", "c.toml:1: \"drain.xid.31\" needs a count"},
+      {"[drain.xid.31]\ncount = 2\nwindow = 60\n", "c.toml:3: unknown key \"drain.xid.31.window\""},
+      {"[drain]\nhistory_seconds = 600\n[drain.xid.31]\ncount = 2\nwindow_seconds = 601\n",
+       "c.toml:5: \"drain.xid.31.window_seconds\" is longer than \"drain.history_seconds\""},
+      {"[drain]\nhistory_seconds = 600\n[drain.xid.31]\ncount = 2\n",
+       "c.toml:3: \"drain.xid.31.window_seconds\" is longer than \"drain.history_seconds\""},
+  };
+  for (const auto& [text, error] : cases) {
+    Expected<Config> c = ParseConfig(text, "c.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.error().message, error) << text;
+  }
+}
+
 TEST(ConfigTest, MissingDefaultFileIsFineMissingExplicitFileIsNot) {
   EXPECT_TRUE(LoadConfig("/nonexistent/nodehealth.toml", /*optional=*/true).ok());
   Expected<Config> explicit_missing = LoadConfig("/nonexistent/nodehealth.toml", false);
