@@ -459,4 +459,39 @@ ProbeResult IbPortsProbe::Run(const ProbeContext& context) const {
   return result;
 }
 
+void AddLinkDownedGrowth(ib::CounterWindow& window, const Profile* profile, double now,
+                         ProbeResult& result) {
+  if (result.verdict == ProbeVerdict::kError || result.verdict == ProbeVerdict::kSkip) return;
+  const InfinibandExpectations expect = profile ? profile->infiniband : InfinibandExpectations{};
+  std::vector<Finding> added;
+  for (const Measurement& m : result.measurements) {
+    if (m.name != "ib_port_link_downed_total") continue;
+    const auto device = m.labels.find("device");
+    const auto port = m.labels.find("port");
+    if (device == m.labels.end() || port == m.labels.end()) continue;
+    const std::string entity = "hca/" + device->second + "/" + port->second;
+    window.Add(entity, now, static_cast<uint64_t>(m.value));
+    const uint64_t grew = window.Increase(entity);
+    if (grew < static_cast<uint64_t>(expect.link_flap_down_events)) continue;
+    const bool flagged = std::any_of(
+        result.findings.begin(), result.findings.end(),
+        [&](const Finding& f) { return f.code == codes::kIbLinkFlapping && f.entity == entity; });
+    if (flagged) continue;
+    added.push_back(MakeFinding(codes::kIbLinkFlapping, entity,
+                                "port " + port->second + " of " + device->second + " went down " +
+                                    std::to_string(grew) + " times within " +
+                                    FormatNumber(expect.link_flap_window_seconds) +
+                                    " s (its link_downed counter)",
+                                {{"/sys/class/infiniband/" + device->second + "/ports/" +
+                                      port->second + "/counters/link_downed",
+                                  "+" + std::to_string(grew) + " within " +
+                                      FormatNumber(expect.link_flap_window_seconds) + " s",
+                                  "fewer than " + std::to_string(expect.link_flap_down_events)}}));
+  }
+  if (added.empty()) return;
+  for (Finding& f : added) result.findings.push_back(std::move(f));
+  result.verdict = ProbeVerdict::kPass;
+  FinalizeVerdict(result);
+}
+
 }  // namespace nodehealth

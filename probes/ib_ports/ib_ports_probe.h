@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "probes/ib_ports/ib_sysfs.h"
+#include "probes/ib_ports/link_events.h"
 #include "probes/probe.h"
 
 namespace nodehealth {
@@ -39,6 +40,15 @@ std::string HcaEntity(std::string_view device, int port);
 // The decision on plain values (tests drive it directly).
 ProbeResult EvaluateIbPorts(const ib::Scan& scan, const Profile* profile,
                             const std::vector<LinkDownTally>& link_downs);
+
+// For the agent, which sees every round: feeds the ib_port_link_downed_total measurements of an
+// ib_ports result into `window` (time `now`, Unix seconds) and adds ib_link_flapping for a port
+// whose counter grew by the profile's link_flap_down_events or more inside its
+// link_flap_window_seconds, unless the kernel log already flagged that port. Catches flaps whose
+// log lines were lost (ring-buffer wrap, a link that flaps below the netdev). A result that is
+// an error or a skip is left alone.
+void AddLinkDownedGrowth(ib::CounterWindow& window, const Profile* profile, double now,
+                         ProbeResult& result);
 
 class IbPortsProbe final : public Probe {
  public:

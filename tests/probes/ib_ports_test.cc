@@ -253,3 +253,57 @@ TEST(IbPortsTest, EthernetRailsCountWhenTheProfileSaysSo) {
 
 }  // namespace
 }  // namespace nodehealth
+
+namespace nodehealth {
+namespace {
+
+ProbeResult LinkDownedResult(double value) {
+  ProbeResult result;
+  result.name = "ib_ports";
+  result.measurements.push_back(
+      {"ib_port_link_downed_total", {{"device", "mlx5_0"}, {"port", "1"}}, value});
+  return result;
+}
+
+TEST(LinkDownedGrowthTest, TheAgentFlagsACounterThatGrewInsideTheWindow) {
+  ib::CounterWindow window(6 * 3600);
+  ProbeResult first = LinkDownedResult(3);
+  AddLinkDownedGrowth(window, nullptr, 1000, first);
+  EXPECT_TRUE(first.findings.empty());  // one sample: no growth yet
+  ProbeResult one_more = LinkDownedResult(4);
+  AddLinkDownedGrowth(window, nullptr, 1060, one_more);
+  EXPECT_TRUE(one_more.findings.empty());  // +1, the default threshold is 2
+  ProbeResult flapping = LinkDownedResult(5);
+  AddLinkDownedGrowth(window, nullptr, 1120, flapping);
+  ASSERT_EQ(flapping.findings.size(), 1u);
+  EXPECT_EQ(flapping.findings[0].code, "ib_link_flapping");
+  EXPECT_EQ(flapping.findings[0].entity, "hca/mlx5_0/1");
+  EXPECT_EQ(flapping.findings[0].evidence[0].observed, "+2 within 21600 s");
+  EXPECT_EQ(flapping.verdict, ProbeVerdict::kFail);
+  // Seven hours later with no new downs: the window no longer holds the growth.
+  ProbeResult quiet = LinkDownedResult(5);
+  AddLinkDownedGrowth(window, nullptr, 1120 + 7 * 3600, quiet);
+  EXPECT_TRUE(quiet.findings.empty());
+  // A counter reset (driver reload) is not growth.
+  ProbeResult reset = LinkDownedResult(0);
+  AddLinkDownedGrowth(window, nullptr, 1120 + 7 * 3600 + 60, reset);
+  EXPECT_TRUE(reset.findings.empty());
+}
+
+TEST(LinkDownedGrowthTest, KernelLogFindingIsNotDuplicatedAndErrorsAreLeftAlone) {
+  ib::CounterWindow window(3600);
+  ProbeResult a = LinkDownedResult(0);
+  AddLinkDownedGrowth(window, nullptr, 0, a);
+  ProbeResult b = LinkDownedResult(9);
+  b.findings.push_back(MakeFinding("ib_link_flapping", "hca/mlx5_0/1", "from the kernel log"));
+  AddLinkDownedGrowth(window, nullptr, 60, b);
+  ASSERT_EQ(b.findings.size(), 1u);
+  EXPECT_EQ(b.findings[0].message, "from the kernel log");
+  ProbeResult errored = LinkDownedResult(20);
+  errored.verdict = ProbeVerdict::kError;
+  AddLinkDownedGrowth(window, nullptr, 120, errored);
+  EXPECT_TRUE(errored.findings.empty());
+}
+
+}  // namespace
+}  // namespace nodehealth
