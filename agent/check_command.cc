@@ -10,6 +10,7 @@
 #include "agent/config.h"
 #include "agent/probe_runner.h"
 #include "agent/profile_selector.h"
+#include "agent/report_support.h"
 #include "exporters/atomic_file.h"
 #include "exporters/json_report.h"
 #include "exporters/prometheus_text.h"
@@ -25,35 +26,6 @@ namespace nodehealth {
 namespace {
 
 constexpr std::string_view kDefaultNvmlLibrary = "libnvidia-ml.so.1";
-
-std::string NodeName(const platform::FileSystem& fs) {
-  // Under --sysroot the recorded node's own hostname names the report.
-  if (Expected<std::string> name = fs.ReadFile("/proc/sys/kernel/hostname", 256)) {
-    std::string_view trimmed = platform::TrimSpace(*name);
-    if (!trimmed.empty()) return std::string(trimmed);
-  }
-  char buffer[256] = {};
-  if (::gethostname(buffer, sizeof buffer - 1) == 0) return buffer;
-  return "unknown";
-}
-
-// Applies the config's per-code action overrides; severity follows the new action.
-void ApplyActionOverrides(const Config& config, std::vector<ProbeResult>& results) {
-  if (config.action_overrides.empty()) return;
-  for (ProbeResult& probe : results) {
-    for (Finding& finding : probe.findings) {
-      const auto it = config.action_overrides.find(finding.code);
-      if (it == config.action_overrides.end()) continue;
-      finding.action = it->second;
-      finding.severity = ImpliesDrain(it->second) ? Severity::kFail : Severity::kWarn;
-    }
-    if (probe.verdict == ProbeVerdict::kFail || probe.verdict == ProbeVerdict::kWarn ||
-        probe.verdict == ProbeVerdict::kPass) {
-      probe.verdict = ProbeVerdict::kPass;
-      FinalizeVerdict(probe);
-    }
-  }
-}
 
 // One line for people: what the node has, in the terms the probes judged it.
 std::string Summary(const NodeInventory& inventory, const Profile* profile, const Report& report) {
@@ -183,7 +155,7 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
     std::move(second.results.begin(), second.results.end(), std::back_inserter(run.results));
     run.abandoned += second.abandoned;
   }
-  ApplyActionOverrides(*config, run.results);
+  ApplyActionOverrides(config->action_overrides, run.results);
 
   Report report;
   report.node = NodeName(fs);

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "agent/agent.h"
 #include "agent/check_command.h"
 #include "agent/probes_command.h"
 #include "agent/topology_command.h"
@@ -85,6 +86,23 @@ int main(int argc, char** argv) {
       ->type_name("DIR");
   burnin->get_option("--only")->excludes(burnin->get_option("--skip"));
 
+  nodehealth::agent::AgentOptions agent_options;
+  CLI::App* agent = app.add_subcommand(
+      "agent", "Run as the node's daemon: probes on a schedule, kernel-log watch, /metrics");
+  AddCommonOptions(agent, agent_options.common);
+  agent->get_option("--only")->excludes(agent->get_option("--skip"));
+  agent->get_option("--timeout")->description("Cap on each passive probe's deadline, seconds");
+  agent->add_option("--listen", agent_options.listen, "HTTP address (default 0.0.0.0:9840)")
+      ->type_name("ADDR:PORT");
+  agent
+      ->add_option("--interval", agent_options.interval_seconds,
+                   "Seconds between passive rounds (default 60, +-10% jitter)")
+      ->check(CLI::Range(1.0, 86400.0));
+  agent
+      ->add_option("--state-dir", agent_options.state_dir,
+                   "Policy state and status file (default $STATE_DIRECTORY or /var/lib/nodehealth)")
+      ->type_name("DIR");
+
   nodehealth::TopologyOptions topology_options;
   CLI::App* topology =
       app.add_subcommand("topology", "Print the GPU/HCA/NUMA matrix (nvidia-smi topo -m terms)");
@@ -121,6 +139,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (probes->parsed()) return nodehealth::RunProbesCommand(probes_format, std::cout);
+  if (agent->parsed()) {
+    spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
+    return nodehealth::agent::RunAgent(agent_options, std::cerr);
+  }
   if (topology->parsed()) {
     nodehealth::topo::PrepareHwlocEnvironment(topology_options.sysroot);
     return nodehealth::RunTopologyCommand(topology_options, std::cout, std::cerr);

@@ -38,7 +38,8 @@ TEST(RunProbesTest, KeepsOrderAndAbandonsAProbePastItsDeadline) {
   platform::RootedFileSystem fs(dir.path());
   NodeInventory inventory;
   ProbeContext context{.fs = fs, .inventory = inventory, .deadline = platform::Deadline::In(10s)};
-  const SlowProbe stuck("stuck", 3000ms);
+  // Static: the abandoned run outlives the test and still calls the probe.
+  static const SlowProbe stuck("stuck", 3000ms);
   const SlowProbe quick("quick", 10ms);
   const auto start = std::chrono::steady_clock::now();
   RunOutcome outcome = RunProbes({{&stuck, 300ms}, {&quick, 300ms}}, context);
@@ -66,7 +67,8 @@ TEST(RunProbesTest, TheRunDeadlineCapsEveryProbe) {
   platform::RootedFileSystem fs(dir.path());
   NodeInventory inventory;
   ProbeContext context{.fs = fs, .inventory = inventory, .deadline = platform::Deadline::In(200ms)};
-  const SlowProbe stuck("stuck", 3000ms);
+  // Static: the abandoned run outlives the test and still calls the probe.
+  static const SlowProbe stuck("stuck", 3000ms);
   const auto start = std::chrono::steady_clock::now();
   RunOutcome outcome = RunProbes({{&stuck, 60s}}, context);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.2);

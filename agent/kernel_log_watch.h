@@ -1,0 +1,74 @@
+// The agent's kernel-log watch: reads the kernel log from boot (so XIDs from before the agent
+// started count), then follows it on its own thread. Every line goes into an XidTally (the same
+// logic as the gpu_xid probe, so `check` and the agent report the same findings) and through
+// ClassifyKernelMessage; each batch that held events is handed to `on_events` at once, which is
+// what brings an XID to /metrics and to the drain decision within a second.
+//
+// Failure behaviour: an unreadable log is reported by View().error and retried every few seconds;
+// floods are read in bounded batches; garbage lines are counted and ignored; sequence gaps and
+// overwritten records are counted (View()), never fatal.
+//
+// Thread safety: Start/Stop from the owner's thread; View() from any thread; `on_events` runs on
+// the watch thread and must not call Stop().
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/drain_policy.h"
+#include "agent/kernel_events.h"
+#include "probes/gpu_xid/gpu_xid_probe.h"
+#include "probes/platform/file_system.h"
+#include "probes/platform/kernel_log_follower.h"
+
+namespace nodehealth::agent {
+
+// A consistent copy of what the watch has seen, for a snapshot.
+struct KernelLogView {
+  bool following = false;  // the log is open and being followed
+  std::string source;      // the host path
+  std::string error;       // why it is not followed, when it is not
+  XidTally tally;
+  std::array<uint64_t, kAllKernelEventKinds.size()> events = {};  // by KernelEventKind
+  platform::FollowStats stats;
+  uint64_t batches = 0;  // batches read; increases whenever new lines arrived
+};
+
+class KernelLogWatch {
+ public:
+  using OnEvents = std::function<void(std::vector<XidEventRecord> new_xids)>;
+
+  // `fs` must outlive the watch. `boot_id` tags the XID records (drain_policy.h).
+  KernelLogWatch(const platform::FileSystem& fs, std::string boot_id, OnEvents on_events);
+  ~KernelLogWatch();
+
+  // Reads the backlog on the calling thread (the first round then sees it), then follows on a
+  // new thread. Never fails: a log that cannot be opened is retried by the thread.
+  void Start();
+  void Stop();
+
+  KernelLogView View() const;
+
+ private:
+  void ReadBatch(platform::KernelLogFollower& follower);
+  void Loop();
+  bool TryOpen();
+
+  const platform::FileSystem& fs_;
+  const std::string boot_id_;
+  OnEvents on_events_;
+  std::unique_ptr<platform::KernelLogFollower> follower_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;  // guards view_
+  KernelLogView view_;
+};
+
+}  // namespace nodehealth::agent

@@ -1,0 +1,38 @@
+#include "agent/report_support.h"
+
+#include <unistd.h>
+
+#include "probes/platform/sysfs_values.h"
+
+namespace nodehealth {
+
+std::string NodeName(const platform::FileSystem& fs) {
+  // Under --sysroot the recorded node's own hostname names the report.
+  if (Expected<std::string> name = fs.ReadFile("/proc/sys/kernel/hostname", 256)) {
+    std::string_view trimmed = platform::TrimSpace(*name);
+    if (!trimmed.empty()) return std::string(trimmed);
+  }
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof buffer - 1) == 0) return buffer;
+  return "unknown";
+}
+
+void ApplyActionOverrides(const std::map<std::string, Action>& overrides,
+                          std::vector<ProbeResult>& results) {
+  if (overrides.empty()) return;
+  for (ProbeResult& probe : results) {
+    for (Finding& finding : probe.findings) {
+      const auto it = overrides.find(finding.code);
+      if (it == overrides.end()) continue;
+      finding.action = it->second;
+      finding.severity = ImpliesDrain(it->second) ? Severity::kFail : Severity::kWarn;
+    }
+    if (probe.verdict == ProbeVerdict::kFail || probe.verdict == ProbeVerdict::kWarn ||
+        probe.verdict == ProbeVerdict::kPass) {
+      probe.verdict = ProbeVerdict::kPass;
+      FinalizeVerdict(probe);
+    }
+  }
+}
+
+}  // namespace nodehealth

@@ -1,0 +1,24 @@
+// Small pieces shared by `check`/`burnin` and the agent when they assemble a report.
+//
+// Thread safety: pure functions (NodeName reads two files).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "probes/action.h"
+#include "probes/platform/file_system.h"
+#include "probes/probe_result.h"
+
+namespace nodehealth {
+
+// The node's name: the recorded node's hostname under --sysroot, else gethostname(2).
+std::string NodeName(const platform::FileSystem& fs);
+
+// The config's per-code action overrides ([actions]); severity follows the new action and each
+// probe's verdict is recomputed.
+void ApplyActionOverrides(const std::map<std::string, Action>& overrides,
+                          std::vector<ProbeResult>& results);
+
+}  // namespace nodehealth

@@ -1,0 +1,118 @@
+#include "agent/round_runner.h"
+
+#include <condition_variable>
+#include <thread>
+
+#include "agent/probe_runner.h"
+#include "probes/finding_catalog.h"
+
+namespace nodehealth::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Slot {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  ProbeResult result;
+};
+
+double WallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+ProbeResult StillRunning(const std::string& name, std::string message) {
+  ProbeResult result;
+  result.name = name;
+  MarkUndecided(result, codes::kProbeTimeout, "node", std::move(message),
+                {{"probe " + name, "still running", "finished before its deadline"}});
+  result.finished_at = WallNow();
+  return result;
+}
+
+}  // namespace
+
+std::vector<ProbeResult> RoundRunner::Run(const std::vector<ScheduledProbe>& probes,
+                                          std::shared_ptr<const RoundEnvironment> environment) {
+  struct Started {
+    std::shared_ptr<Slot> slot;  // null when the probe was not started
+    platform::Deadline deadline;
+    Clock::time_point start;
+  };
+  std::vector<Started> started;
+  std::vector<ProbeResult> results(probes.size());
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const Probe* probe = probes[i].probe;
+    const std::string name(probe->info().name);
+    std::shared_ptr<std::atomic<bool>> busy;
+    {
+      std::lock_guard lock(mutex_);
+      std::shared_ptr<std::atomic<bool>>& flag = busy_[name];
+      if (!flag) flag = std::make_shared<std::atomic<bool>>(false);
+      busy = flag;
+    }
+    if (busy->exchange(true)) {
+      results[i] = StillRunning(
+          name,
+          "the probe's previous run has not returned yet (a hung library call); not started "
+          "again until it does");
+      started.push_back({nullptr, platform::Deadline::Never(), Clock::now()});
+      continue;
+    }
+    const Clock::time_point start = Clock::now();
+    const platform::Deadline deadline = platform::Deadline::In(probes[i].timeout);
+    auto slot = std::make_shared<Slot>();
+    std::thread([slot, busy, environment, probe, deadline, start] {
+      ProbeContext context{.fs = environment->fs,
+                           .nvml = environment->nvml.get(),
+                           .profile = environment->profile.get(),
+                           .inventory = environment->inventory,
+                           .deadline = deadline,
+                           .topology_xml = environment->topology_xml,
+                           .topology_baseline = environment->topology_baseline,
+                           .mpi_allreduce_ranks = environment->mpi_allreduce_ranks};
+      ProbeResult result = probe->Run(context);
+      result.name = std::string(probe->info().name);
+      result.duration = Clock::now() - start;
+      result.finished_at = WallNow();
+      // Not busy before done: the scheduler reads Stuck() as soon as it sees `done`.
+      busy->store(false);
+      {
+        std::lock_guard lock(slot->mutex);
+        slot->result = std::move(result);
+        slot->done = true;
+      }
+      slot->done_cv.notify_all();
+    }).detach();
+    started.push_back({std::move(slot), deadline, start});
+  }
+
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    Started& s = started[i];
+    if (!s.slot) continue;
+    std::unique_lock lock(s.slot->mutex);
+    if (s.slot->done_cv.wait_until(lock, s.deadline.time_point() + kProbeGrace,
+                                   [&] { return s.slot->done; })) {
+      results[i] = std::move(s.slot->result);
+      continue;
+    }
+    const double waited = std::chrono::duration<double>(Clock::now() - s.start).count();
+    results[i] = StillRunning(std::string(probes[i].probe->info().name),
+                              "the probe did not finish within " +
+                                  std::to_string(waited).substr(0, 5) + " s and was abandoned");
+    results[i].duration = Clock::now() - s.start;
+  }
+  return results;
+}
+
+std::vector<std::string> RoundRunner::Stuck() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& [name, busy] : busy_) {
+    if (busy->load()) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace nodehealth::agent

@@ -1,0 +1,972 @@
+// `nodehealth agent` end to end: the real binary on fixture nodes with the fake NVML, scraped by a
+// real Prometheus and linted by promtool, kernel-log records appended to DIR/dev/kmsg while it
+// runs (latency of an XID to /metrics and to the drain decision), the state files across a
+// restart, a hanging NVML, hostile HTTP clients, a flood of garbage in the kernel log and SIGHUP
+// with a broken config. Tests that need Prometheus or promtool skip when they are not installed.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/background_process.h"
+#include "tests/support/fixture_node.h"
+#include "tests/support/http_client.h"
+#include "tests/support/prometheus_server.h"
+
+namespace nodehealth::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using Labels = std::map<std::string, std::string>;
+
+constexpr char kAzureScenario[] = "azure-nd96isr-h100-v5.toml";
+constexpr char kAzureProfile[] = "azure-nd96isr-h100-v5";
+
+// A string literal with its embedded NULs (without the terminating one).
+template <std::size_t N>
+std::string Bytes(const char (&literal)[N]) {
+  return std::string(literal, N - 1);
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+// Appends `bytes` to `path` with one O_APPEND write per chunk, the way the kernel adds records.
+void AppendToFile(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << "cannot open " << path;
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  ASSERT_EQ(done, bytes.size()) << "short write to " << path;
+}
+
+// --- /metrics text ------------------------------------------------------------------------
+
+struct Series {
+  std::string name;
+  Labels labels;
+  double value = 0;
+};
+
+// Parses exposition text (comments skipped); a malformed line ends the parse of that line only.
+std::vector<Series> ParseMetrics(const std::string& text) {
+  std::vector<Series> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    Series s;
+    std::size_t i = 0;
+    while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+    s.name = line.substr(0, i);
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        const std::size_t eq = line.find('=', i);
+        if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"') break;
+        const std::string key = line.substr(i, eq - i);
+        std::string value;
+        std::size_t j = eq + 2;
+        for (; j < line.size() && line[j] != '"'; ++j) {
+          if (line[j] == '\\' && j + 1 < line.size()) {
+            ++j;
+            value += line[j] == 'n' ? '\n' : line[j];
+          } else {
+            value += line[j];
+          }
+        }
+        s.labels[key] = value;
+        i = j + 1;
+        if (i < line.size() && line[i] == ',') ++i;
+      }
+      if (i < line.size() && line[i] == '}') ++i;
+    }
+    while (i < line.size() && line[i] == ' ') ++i;
+    s.value = std::strtod(line.c_str() + i, nullptr);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The series `name` whose labels are exactly `labels`; nullopt when absent.
+std::optional<double> Value(const std::vector<Series>& all, const std::string& name,
+                            const Labels& labels = {}) {
+  for (const Series& s : all) {
+    if (s.name == name && s.labels == labels) return s.value;
+  }
+  return std::nullopt;
+}
+std::optional<double> Value(const std::string& text, const std::string& name,
+                            const Labels& labels = {}) {
+  return Value(ParseMetrics(text), name, labels);
+}
+
+// Every series of `name` that carries all of `subset`.
+std::vector<Series> Matching(const std::vector<Series>& all, const std::string& name,
+                             const Labels& subset = {}) {
+  std::vector<Series> out;
+  for (const Series& s : all) {
+    if (s.name != name) continue;
+    bool match = true;
+    for (const auto& [k, v] : subset) {
+      auto it = s.labels.find(k);
+      match = match && it != s.labels.end() && it->second == v;
+    }
+    if (match) out.push_back(s);
+  }
+  return out;
+}
+
+// The lines of `text` that mention `needle` (failure messages without the 1000-line page).
+std::string LinesWith(const std::string& text, const std::string& needle) {
+  std::string out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(needle) != std::string::npos && line[0] != '#') out += line + "\n";
+  }
+  return out.empty() ? "(no line with " + needle + ")" : out;
+}
+
+// --- the fixture node and the agent --------------------------------------------------------
+
+// A scenario materialised in a temporary directory (FixtureNode without the in-process probes).
+class Node {
+ public:
+  explicit Node(const std::string& scenario_file) : scenario_(ScenarioPath(scenario_file)) {
+    Expected<bool> written = MaterializeNode(scenario_, dir_.path());
+    if (!written) {
+      ADD_FAILURE() << "cannot build " << scenario_file << ": " << written.error().message;
+    }
+    original_kmsg_ = ReadFile(kmsg());
+  }
+  const std::string& root() const { return dir_.path(); }
+  const std::string& scenario() const { return scenario_; }
+  std::string kmsg() const { return dir_.path() + "/dev/kmsg"; }
+  const std::string& original_kmsg() const { return original_kmsg_; }
+
+  // NVIDIA display/3D controllers on PCI, "0000:53:00.0" form, sorted.
+  std::vector<std::string> NvidiaGpus() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(root() + "/sys/bus/pci/devices", ec)) {
+      const std::string dir = entry.path().string();
+      const std::string vendor = ReadFile(dir + "/vendor");
+      const std::string cls = ReadFile(dir + "/class");
+      if (vendor.rfind("0x10de", 0) == 0 &&
+          (cls.rfind("0x0302", 0) == 0 || cls.rfind("0x0300", 0) == 0)) {
+        out.push_back(entry.path().filename().string());
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // The highest sequence number and timestamp (usec) among the kmsg records now in the file.
+  std::pair<uint64_t, uint64_t> LastKmsgRecord() const {
+    uint64_t seq = 0;
+    uint64_t usec = 0;
+    std::istringstream in(ReadFile(kmsg()));
+    std::string line;
+    while (std::getline(in, line)) {
+      unsigned prio = 0;
+      unsigned long long s = 0;
+      unsigned long long t = 0;
+      if (std::sscanf(line.c_str(), "%u,%llu,%llu,", &prio, &s, &t) == 3) {
+        seq = std::max<uint64_t>(seq, s);
+        usec = std::max<uint64_t>(usec, t);
+      }
+    }
+    return {seq, usec};
+  }
+
+ private:
+  std::string scenario_;
+  TempDir dir_;
+  std::string original_kmsg_;
+};
+
+// A kmsg record of the NVIDIA driver's XID message for `bus_id` ("0000:53:00.0").
+std::string XidRecord(uint64_t seq, uint64_t usec, const std::string& bus_id, int xid,
+                      const std::string& text) {
+  const std::string pci = bus_id.substr(0, bus_id.rfind('.'));  // "0000:53:00"
+  return "2," + std::to_string(seq) + "," + std::to_string(usec) + ",-;NVRM: Xid (PCI:" + pci +
+         "): " + std::to_string(xid) + ", pid='<unknown>', name=<unknown>, " + text + "\n";
+}
+
+// `nodehealth agent` on a node: started by the constructor, which waits for the port line.
+class AgentProcess {
+ public:
+  AgentProcess(const Node& node, const std::string& state_dir, const std::string& config_path,
+               const std::vector<std::string>& extra_args) {
+    std::vector<std::string> argv = {NODEHEALTH_BINARY, "agent",
+                                     "--sysroot",       node.root(),
+                                     "--nvml-library",  NODEHEALTH_FAKE_NVML_LIBRARY,
+                                     "--listen",        "127.0.0.1:0",
+                                     "--interval",      "1",
+                                     "--state-dir",     state_dir,
+                                     "--config",        config_path};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    process_ = std::make_unique<BackgroundProcess>(
+        argv, std::map<std::string, std::string>{{"NODEHEALTH_FAKE_NVML", node.scenario()}});
+    if (!process_->started()) {
+      error_ = "cannot start the agent: " + process_->error();
+      return;
+    }
+    const std::string marker = "nodehealth agent: listening on port ";
+    const auto deadline = Clock::now() + 15s;
+    while (Clock::now() < deadline) {
+      const std::string err = process_->Stderr();
+      const std::size_t at = err.find(marker);
+      if (at != std::string::npos && err.find('\n', at) != std::string::npos) {
+        port_ = std::atoi(err.c_str() + at + marker.size());
+        break;
+      }
+      if (!process_->Running()) break;
+      std::this_thread::sleep_for(5ms);
+    }
+    if (port_ <= 0) error_ = "the agent did not print its port\n" + process_->OutputTail();
+  }
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  std::string host_port() const { return LoopbackHostPort(port_); }
+  BackgroundProcess& process() { return *process_; }
+  std::string Tail() const { return process_->OutputTail(); }
+
+  HttpResponse Get(const std::string& path, std::chrono::milliseconds timeout = 5s) const {
+    return HttpGet(host_port(), path, timeout);
+  }
+  std::string Metrics() const {
+    HttpResponse r = Get("/metrics");
+    return r.status == 200 ? r.body : std::string();
+  }
+  // Polls /report until it answers 200 (the first round ended): its JSON, or null at `timeout`.
+  json WaitForReport(std::chrono::milliseconds timeout) const {
+    const auto deadline = Clock::now() + timeout;
+    do {
+      HttpResponse r = Get("/report", 2s);
+      if (r.status == 200) return json::parse(r.body, nullptr, false);
+      std::this_thread::sleep_for(10ms);
+    } while (Clock::now() < deadline);
+    return json();
+  }
+  // Polls /metrics until `predicate(series)` holds; the last page's text either way.
+  bool WaitForMetrics(const std::function<bool(const std::vector<Series>&)>& predicate,
+                      std::chrono::milliseconds timeout, std::string* last = nullptr) const {
+    const auto deadline = Clock::now() + timeout;
+    do {
+      const std::string text = Metrics();
+      if (last) *last = text;
+      if (!text.empty() && predicate(ParseMetrics(text))) return true;
+      std::this_thread::sleep_for(10ms);
+    } while (Clock::now() < deadline);
+    return false;
+  }
+  // SIGTERM, up to 10 s to exit: its exit status.
+  int Stop() { return process_->Stop(10s); }
+
+ private:
+  std::unique_ptr<BackgroundProcess> process_;
+  int port_ = -1;
+  std::string error_;
+};
+
+// A private state dir and config file beside the node.
+struct AgentDirs {
+  ScopedTempDir dir{"nodehealth-agent-e2e"};
+  std::string state() const { return dir.path() + "/state"; }
+  std::string config() const { return dir.path() + "/nodehealth.toml"; }
+  AgentDirs() {
+    std::filesystem::create_directories(state());
+    WriteFile(config(), "# empty: the agent's defaults\n");
+  }
+};
+
+const json* FindReason(const json& drain, const std::string& code, const std::string& entity) {
+  if (!drain.contains("reasons") || !drain["reasons"].is_array()) return nullptr;
+  for (const json& r : drain["reasons"]) {
+    if (r.value("code", "") == code && r.value("entity", "") == entity) return &r;
+  }
+  return nullptr;
+}
+
+// Appends an XID 79 record for `bus_id` and measures, by polling /metrics every 10 ms, when its
+// counter reaches 1 and when the drain decision says 1 (seconds; negative: not within 3 s).
+struct XidLatency {
+  double to_metric = -1;
+  double to_drain = -1;
+  uint64_t sequence = 0;
+  std::string last_metrics;
+};
+XidLatency AppendXid79AndMeasure(const Node& node, const AgentProcess& agent,
+                                 const std::string& bus_id) {
+  XidLatency out;
+  const auto [seq, usec] = node.LastKmsgRecord();
+  out.sequence = seq + 1;
+  const std::string record =
+      XidRecord(out.sequence, usec + 1000000, bus_id, 79, "GPU has fallen off the bus.");
+  AppendToFile(node.kmsg(), record);
+  const auto start = Clock::now();
+  while (SecondsSince(start) < 3.0 && (out.to_metric < 0 || out.to_drain < 0)) {
+    const std::string text = agent.Metrics();
+    const double now = SecondsSince(start);
+    const std::vector<Series> all = ParseMetrics(text);
+    if (out.to_metric < 0 &&
+        Value(all, "nodehealth_gpu_xid_events_total", {{"gpu", bus_id}, {"xid", "79"}}) == 1.0) {
+      out.to_metric = now;
+    }
+    if (out.to_drain < 0 && Value(all, "nodehealth_drain_recommended") == 1.0) out.to_drain = now;
+    out.last_metrics = text;
+    std::this_thread::sleep_for(10ms);
+  }
+  return out;
+}
+
+// --- a healthy node, one agent for the suite -------------------------------------------------
+
+class AgentOnHealthyNodeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    node_ = new Node(kAzureScenario);
+    dirs_ = new AgentDirs();
+    agent_ =
+        new AgentProcess(*node_, dirs_->state(), dirs_->config(), {"--profile", kAzureProfile});
+    if (agent_->ok()) first_report_ = new json(agent_->WaitForReport(15s));
+  }
+  static void TearDownTestSuite() {
+    if (agent_ && agent_->ok()) stop_status_ = agent_->Stop();
+    delete agent_;
+    delete dirs_;
+    delete node_;
+    delete first_report_;
+    agent_ = nullptr;
+    dirs_ = nullptr;
+    node_ = nullptr;
+    first_report_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(agent_->ok()) << agent_->error();
+    ASSERT_TRUE(agent_->process().Running()) << agent_->Tail();
+    ASSERT_TRUE(first_report_ && first_report_->is_object()) << "no /report\n" << agent_->Tail();
+  }
+  static Node* node_;
+  static AgentDirs* dirs_;
+  static AgentProcess* agent_;
+  static json* first_report_;
+  static int stop_status_;
+};
+Node* AgentOnHealthyNodeTest::node_ = nullptr;
+AgentDirs* AgentOnHealthyNodeTest::dirs_ = nullptr;
+AgentProcess* AgentOnHealthyNodeTest::agent_ = nullptr;
+json* AgentOnHealthyNodeTest::first_report_ = nullptr;
+int AgentOnHealthyNodeTest::stop_status_ = -1;
+
+TEST_F(AgentOnHealthyNodeTest, PrometheusScrapesTheAgent) {
+  if (!PrometheusServer::Available()) {
+    GTEST_SKIP() << "Prometheus is not installed (" << kPrometheusBinary
+                 << "; Debian package 'prometheus')";
+  }
+  const std::vector<std::string> gpus = node_->NvidiaGpus();
+  ASSERT_EQ(gpus.size(), 8u);
+  EXPECT_EQ((*first_report_)["profile"], kAzureProfile);
+  EXPECT_EQ((*first_report_)["mode"], "agent");
+
+  PrometheusOptions options;
+  options.targets = {{"nodehealth", agent_->host_port()}};
+  PrometheusServer prometheus(options);
+  ASSERT_TRUE(prometheus.ok()) << prometheus.error();
+
+  auto equals = [](double expected) {
+    return [expected](const std::vector<Sample>& s) {
+      return s.size() == 1 && s[0].value == expected;
+    };
+  };
+  struct Expectation {
+    std::string promql;
+    double value;
+  };
+  const std::vector<Expectation> expectations = {
+      {"up{job=\"nodehealth\"}", 1},
+      {"nodehealth_gpus{job=\"nodehealth\",source=\"nvml\"}", 8},
+      {"nodehealth_gpus{job=\"nodehealth\",source=\"pci\"}", 8},
+      {"nodehealth_gpus_expected{job=\"nodehealth\"}", 8},
+      {"nodehealth_drain_recommended{job=\"nodehealth\"}", 0},
+      {"nodehealth_probe_success{job=\"nodehealth\",probe=\"gpu_health\"}", 1},
+      {"count(nodehealth_gpu_xid_events_total{job=\"nodehealth\",xid=\"79\"})", 8},
+      {"sum(nodehealth_gpu_xid_events_total{job=\"nodehealth\"})", 0},
+      // Eight InfiniBand rails ACTIVE (4) plus the Ethernet mlx5_an0.
+      {"count(nodehealth_ib_port_state_id{job=\"nodehealth\"})", 9},
+      {"count(nodehealth_ib_port_state_id{job=\"nodehealth\",device=~\"mlx5_ib[0-7]\"} == 4)", 8},
+      {"nodehealth_ib_rails_active{job=\"nodehealth\"}", 8},
+      {"count(nodehealth_gpu_info{job=\"nodehealth\",driver_version=\"535.183.01\"})", 8},
+  };
+  for (const Expectation& e : expectations) {
+    const QueryResult r = prometheus.WaitForQuery(e.promql, equals(e.value), 20s);
+    EXPECT_TRUE(r.ok()) << e.promql << " should be " << e.value << ": " << r.error << "\n"
+                        << DescribeSamples(r.samples);
+  }
+  // Each XID 79 series names one of the GPUs on PCI.
+  const QueryResult xid79 =
+      prometheus.Query("nodehealth_gpu_xid_events_total{job=\"nodehealth\",xid=\"79\"}");
+  ASSERT_TRUE(xid79.ok()) << xid79.error;
+  std::vector<std::string> xid_gpus;
+  for (const Sample& s : xid79.samples) xid_gpus.push_back(s.labels.at("gpu"));
+  std::sort(xid_gpus.begin(), xid_gpus.end());
+  EXPECT_EQ(xid_gpus, gpus);
+
+  TargetStatus target;
+  ASSERT_TRUE(prometheus.WaitForTargetHealth("nodehealth", "up", 10s, &target))
+      << target.health << " " << target.last_error;
+  EXPECT_EQ(target.last_error, "");
+  EXPECT_EQ(target.scrape_url, "http://" + agent_->host_port() + "/metrics");
+}
+
+TEST_F(AgentOnHealthyNodeTest, PromtoolAcceptsARealScrape) {
+  if (!PromtoolAvailable()) GTEST_SKIP() << "promtool is not installed (" << kPromtoolBinary << ")";
+  const HttpResponse metrics = agent_->Get("/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.error;
+  ASSERT_NE(metrics.body.find("nodehealth_build_info{"), std::string::npos);
+  ASSERT_NE(metrics.body.find("exposer_scrapes_total"), std::string::npos);
+  EXPECT_EQ(PromtoolCheckMetrics(metrics.body), "");
+}
+
+// nodehealth_probe_stuck is 1 only while an abandoned probe run has not returned; on a healthy
+// node whose probes take milliseconds no scrape may show one.
+TEST_F(AgentOnHealthyNodeTest, NoProbeIsReportedStuckOnAHealthyNode) {
+  int scrapes = 0;
+  std::map<std::string, int> stuck;  // probe -> scrapes that showed it stuck
+  const auto start = Clock::now();
+  while (SecondsSince(start) < 3.0) {
+    const std::string text = agent_->Metrics();
+    ASSERT_FALSE(text.empty());
+    ++scrapes;
+    for (const Series& s : Matching(ParseMetrics(text), "nodehealth_probe_stuck")) {
+      if (s.value != 0) ++stuck[s.labels.at("probe")];
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  std::string shown;
+  for (const auto& [probe, n] : stuck) shown += probe + " in " + std::to_string(n) + " ";
+  EXPECT_TRUE(stuck.empty()) << "nodehealth_probe_stuck 1 for " << shown << "of " << scrapes
+                             << " scrapes";
+}
+
+// --- the kernel log ----------------------------------------------------------------------------
+
+TEST(AgentKernelLogTest, XidReachesMetricsWithinOneSecond) {
+  Node node(kAzureScenario);
+  AgentDirs dirs;
+  const std::vector<std::string> gpus = node.NvidiaGpus();
+  ASSERT_EQ(gpus.size(), 8u);
+  const std::string gpu = gpus[0];  // 0000:53:00.0
+  const std::string entity = "gpu/" + gpu;
+  {
+    AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", kAzureProfile});
+    ASSERT_TRUE(agent.ok()) << agent.error();
+    const json first = agent.WaitForReport(15s);
+    ASSERT_TRUE(first.is_object()) << agent.Tail();
+    ASSERT_EQ(first["drain"]["recommended"], false) << first["drain"];
+    std::string text = agent.Metrics();
+    ASSERT_EQ(Value(text, "nodehealth_gpu_xid_events_total", {{"gpu", gpu}, {"xid", "79"}}), 0.0)
+        << LinesWith(text, "xid=\"79\"");
+
+    const XidLatency latency = AppendXid79AndMeasure(node, agent, gpu);
+    std::cout << "[ latency  ] XID 79 -> /metrics counter " << latency.to_metric * 1000
+              << " ms, -> nodehealth_drain_recommended 1 " << latency.to_drain * 1000 << " ms\n";
+    ::testing::Test::RecordProperty("xid_to_metric_ms",
+                                    std::to_string(static_cast<int>(latency.to_metric * 1000)));
+    ::testing::Test::RecordProperty("xid_to_drain_ms",
+                                    std::to_string(static_cast<int>(latency.to_drain * 1000)));
+    EXPECT_GE(latency.to_metric, 0) << LinesWith(latency.last_metrics, "xid=\"79\"");
+    EXPECT_LE(latency.to_metric, 1.0);
+    EXPECT_GE(latency.to_drain, 0) << LinesWith(latency.last_metrics, "drain");
+    EXPECT_LE(latency.to_drain, 1.0);
+
+    text = agent.Metrics();
+    EXPECT_EQ(Value(text, "nodehealth_drain_reason",
+                    {{"code", "gpu_xid"}, {"entity", entity}, {"action", "reboot"}}),
+              1.0)
+        << LinesWith(text, "drain_reason");
+    EXPECT_EQ(
+        Value(
+            text, "nodehealth_finding",
+            {{"probe", "gpu_xid"}, {"code", "gpu_xid"}, {"entity", entity}, {"action", "reboot"}}),
+        1.0)
+        << LinesWith(text, "nodehealth_finding");
+    // Only that GPU's XID 79 moved.
+    double xid_sum = 0;
+    for (const Series& s : Matching(ParseMetrics(text), "nodehealth_gpu_xid_events_total")) {
+      xid_sum += s.value;
+    }
+    EXPECT_EQ(xid_sum, 1.0);
+
+    const HttpResponse report = agent.Get("/report");
+    ASSERT_EQ(report.status, 200) << report.error;
+    const json r = json::parse(report.body, nullptr, false);
+    ASSERT_TRUE(r.is_object());
+    EXPECT_EQ(r["mode"], "agent");
+    EXPECT_EQ(r["drain"]["recommended"], true) << r["drain"];
+    EXPECT_EQ(r["drain"]["action"], "reboot") << r["drain"];
+    const json* reason = FindReason(r["drain"], "gpu_xid", entity);
+    ASSERT_NE(reason, nullptr) << r["drain"];
+    EXPECT_NE((*reason)["message"].get<std::string>().find("XID 79"), std::string::npos) << *reason;
+
+    EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+  }
+  const json status = json::parse(ReadFile(dirs.state() + "/status.json"), nullptr, false);
+  ASSERT_TRUE(status.is_object()) << ReadFile(dirs.state() + "/status.json");
+  EXPECT_EQ(status["schema"], "nodehealth-status/1");
+  EXPECT_EQ(status["drain"]["recommended"], true) << status;
+  EXPECT_EQ(status["drain"]["action"], "reboot") << status;
+  const json* reason = FindReason(status["drain"], "gpu_xid", entity);
+  ASSERT_NE(reason, nullptr) << status;
+  EXPECT_EQ((*reason)["action"], "reboot");
+  EXPECT_TRUE(status["decided_at"].is_string()) << status;
+}
+
+TEST(AgentKernelLogTest, StickyAcrossRestart) {
+  Node node(kAzureScenario);
+  AgentDirs dirs;
+  const std::vector<std::string> gpus = node.NvidiaGpus();
+  ASSERT_EQ(gpus.size(), 8u);
+  const std::string gpu = gpus[0];
+  const std::string entity = "gpu/" + gpu;
+  uint64_t sequence = 0;
+  {
+    AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", kAzureProfile});
+    ASSERT_TRUE(agent.ok()) << agent.error();
+    ASSERT_TRUE(agent.WaitForReport(15s).is_object()) << agent.Tail();
+    const XidLatency latency = AppendXid79AndMeasure(node, agent, gpu);
+    ASSERT_GE(latency.to_drain, 0) << LinesWith(latency.last_metrics, "drain");
+    sequence = latency.sequence;
+    EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+  }
+  auto xid_history = [&] {
+    const json state = json::parse(ReadFile(dirs.state() + "/state.json"), nullptr, false);
+    return state.is_object() && state.contains("xid_history") ? state["xid_history"] : json();
+  };
+  ASSERT_EQ(xid_history().size(), 1u) << xid_history();
+
+  // Restart on the same state dir with the XID still in the kernel log: drain from the first
+  // report on, and the re-read record (same sequence) is not remembered twice.
+  {
+    AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", kAzureProfile});
+    ASSERT_TRUE(agent.ok()) << agent.error();
+    const json first = agent.WaitForReport(15s);
+    ASSERT_TRUE(first.is_object()) << agent.Tail();
+    EXPECT_EQ(first["drain"]["recommended"], true) << first["drain"];
+    EXPECT_NE(FindReason(first["drain"], "gpu_xid", entity), nullptr) << first["drain"];
+    std::string text;
+    EXPECT_TRUE(agent.WaitForMetrics(
+        [&](const std::vector<Series>& all) {
+          return Value(all, "nodehealth_gpu_xid_events_total", {{"gpu", gpu}, {"xid", "79"}}) ==
+                 1.0;
+        },
+        3s, &text))
+        << LinesWith(text, "xid=\"79\"");
+    EXPECT_EQ(Value(text, "nodehealth_drain_recommended"), 1.0);
+    EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+  }
+  const json history = xid_history();
+  ASSERT_EQ(history.size(), 1u) << history;
+  EXPECT_EQ(history[0]["sequence"], sequence) << history;
+  EXPECT_EQ(history[0]["xid"], 79) << history;
+  EXPECT_EQ(history[0]["bus_id"], gpu) << history;
+
+  // The ring buffer no longer holds the record (overwritten): the decision still holds.
+  WriteFile(node.kmsg(), node.original_kmsg());
+  {
+    AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", kAzureProfile});
+    ASSERT_TRUE(agent.ok()) << agent.error();
+    const json first = agent.WaitForReport(15s);
+    ASSERT_TRUE(first.is_object()) << agent.Tail();
+    EXPECT_EQ(first["drain"]["recommended"], true) << first["drain"];
+    EXPECT_NE(FindReason(first["drain"], "gpu_xid", entity), nullptr) << first["drain"];
+    EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+  }
+  EXPECT_EQ(xid_history().size(), 1u) << xid_history();
+}
+
+TEST(AgentKernelLogTest, FloodAndGarbageInKmsg) {
+  Node node(kAzureScenario);
+  AgentDirs dirs;
+  const std::vector<std::string> gpus = node.NvidiaGpus();
+  ASSERT_EQ(gpus.size(), 8u);
+  const std::string gpu = gpus[1];  // 0000:64:00.0
+  AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", kAzureProfile});
+  ASSERT_TRUE(agent.ok()) << agent.error();
+  ASSERT_TRUE(agent.WaitForReport(15s).is_object()) << agent.Tail();
+  std::string text = agent.Metrics();
+  const std::optional<double> lines_before = Value(text, "nodehealth_kernel_log_lines_total");
+  ASSERT_TRUE(lines_before.has_value()) << LinesWith(text, "kernel_log");
+
+  auto [seq, usec] = node.LastKmsgRecord();
+  std::mt19937 rng(20240611);
+  std::string flood;
+  int newlines = 0;
+  for (int i = 0; i < 50000; ++i) {
+    switch (i % 5) {
+      case 0: {  // random bytes, NUL and 0xff included
+        for (int b = 0; b < 40; ++b) {
+          char c = static_cast<char>(rng() & 0xff);
+          flood += c == '\n' ? 'x' : c;
+        }
+        flood += Bytes("\0\xff");
+        break;
+      }
+      case 1:
+        flood += "6," + std::to_string(++seq) + "," + std::to_string(++usec) + ",-;ordinary line " +
+                 std::to_string(i);
+        break;
+      case 2:
+        flood += Bytes("\xff\xfe\0\0garbage;;;,,,");
+        break;
+      case 3:  // an XID-looking line that is not one
+        flood += "4," + std::to_string(++seq) + "," + std::to_string(++usec) +
+                 ",-;NVRM: Xid (PCI:0000:zz:00): notanumber, junk" + Bytes("\0");
+        break;
+      default:
+        flood += "6," + std::to_string(++seq) + "," + std::to_string(++usec) +
+                 ",c;continuation \xff\xff";
+        break;
+    }
+    flood += '\n';
+    ++newlines;
+    if (i == 25000) {
+      flood += std::string(200 * 1024, 'A') + '\n';  // an overlong line
+      ++newlines;
+      seq += 500;  // records lost: a sequence gap
+    }
+  }
+  flood += XidRecord(++seq, ++usec, gpu, 48,
+                     "An uncorrectable double bit error (DBE) has been detected on GPU in the "
+                     "framebuffer at partition 0, subpartition 0.");
+  ++newlines;
+  AppendToFile(node.kmsg(), flood);
+  const auto start = Clock::now();
+
+  const bool counted = agent.WaitForMetrics(
+      [&](const std::vector<Series>& all) {
+        return Value(all, "nodehealth_gpu_xid_events_total", {{"gpu", gpu}, {"xid", "48"}}) == 1.0;
+      },
+      2s, &text);
+  const double seconds = SecondsSince(start);
+  std::cout << "[ latency  ] XID 48 after " << newlines << " flood lines -> /metrics "
+            << seconds * 1000 << " ms\n";
+  EXPECT_TRUE(counted) << LinesWith(text, "xid=\"48\"") << agent.Tail();
+  ASSERT_TRUE(agent.process().Running()) << agent.Tail();
+  text = agent.Metrics();
+  ASSERT_FALSE(text.empty());
+  const std::optional<double> gaps = Value(text, "nodehealth_kernel_log_sequence_gaps_total");
+  EXPECT_TRUE(gaps && *gaps >= 1) << LinesWith(text, "kernel_log");
+  EXPECT_EQ(Value(text, "nodehealth_kernel_log_lines_total"), *lines_before + newlines)
+      << LinesWith(text, "kernel_log");
+  EXPECT_EQ(Value(text, "nodehealth_kernel_log_events_total", {{"kind", "xid"}}), 1.0)
+      << LinesWith(text, "kernel_log_events");
+  EXPECT_EQ(Value(text, "nodehealth_kernel_log_up"), 1.0);
+  // XID 48 (double-bit ECC) asks for a GPU reset, which drains.
+  EXPECT_EQ(Value(text, "nodehealth_drain_reason",
+                  {{"code", "gpu_xid"}, {"entity", "gpu/" + gpu}, {"action", "reset_gpu"}}),
+            1.0)
+      << LinesWith(text, "drain");
+  EXPECT_EQ(Value(text, "nodehealth_drain_recommended"), 1.0);
+  EXPECT_EQ(agent.Get("/healthz").status, 200);
+  EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+}
+
+// --- NVML that never returns ------------------------------------------------------------------
+
+TEST(AgentNvmlTest, HungNvmlKeepsMetricsFast) {
+  // fault-nvml-hang: nvmlDeviceGetRemappedRows never returns on GPU 0000:4c:00.0. --timeout 2
+  // caps each passive probe's deadline, so the first round gives up on gpu_health after 2 s.
+  Node node("fault-nvml-hang.toml");
+  AgentDirs dirs;
+  AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", "none", "--timeout", "2"});
+  ASSERT_TRUE(agent.ok()) << agent.error();
+
+  int slow = 0;
+  int requests = 0;
+  double worst = 0;
+  const auto start = Clock::now();
+  while (SecondsSince(start) < 5.0) {
+    const auto t = Clock::now();
+    const HttpResponse r = agent.Get("/metrics", 2s);
+    const double took = SecondsSince(t);
+    ++requests;
+    worst = std::max(worst, took);
+    EXPECT_EQ(r.status, 200) << r.error;
+    if (took > 0.2) ++slow;
+    std::this_thread::sleep_for(50ms);
+  }
+  std::cout << "[ latency  ] /metrics with NVML hung: " << requests << " requests, slowest "
+            << worst * 1000 << " ms\n";
+  EXPECT_EQ(slow, 0) << slow << " of " << requests << " scrapes took over 200 ms (slowest " << worst
+                     << " s)";
+  EXPECT_EQ(agent.Get("/healthz").status, 200);
+
+  // The first round abandons gpu_health at its deadline; later rounds see NVML still stuck in
+  // that call and say which one. Both are probe_timeout on the node, action drain.
+  std::string text;
+  const Labels timeout_finding = {
+      {"probe", "gpu_health"}, {"code", "probe_timeout"}, {"entity", "node"}, {"action", "drain"}};
+  EXPECT_TRUE(agent.WaitForMetrics(
+      [&](const std::vector<Series>& all) {
+        return Value(all, "nodehealth_finding", timeout_finding) == 1.0;
+      },
+      10s, &text))
+      << LinesWith(text, "nodehealth_finding") << agent.Tail();
+  EXPECT_EQ(Value(text, "nodehealth_probe_success", {{"probe", "gpu_health"}}), 0.0)
+      << LinesWith(text, "probe_success");
+  // Probes that do not touch NVML still decide.
+  EXPECT_EQ(Value(text, "nodehealth_probe_success", {{"probe", "ib_ports"}}), 1.0);
+  EXPECT_EQ(Value(text, "nodehealth_probe_success", {{"probe", "gpu_xid"}}), 1.0);
+
+  json health;
+  const auto report_by = Clock::now() + 5s;
+  do {
+    const HttpResponse report = agent.Get("/report");
+    ASSERT_EQ(report.status, 200) << report.error;
+    const json r = json::parse(report.body, nullptr, false);
+    ASSERT_TRUE(r.is_object());
+    for (const json& p : r["probes"]) {
+      if (p["name"] == "gpu_health") health = p;
+    }
+    if (health.value("error", "").find("nvmlDeviceGetRemappedRows") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  } while (Clock::now() < report_by);
+  EXPECT_EQ(health["verdict"], "error") << health;
+  EXPECT_NE(health.value("error", "").find("nvmlDeviceGetRemappedRows"), std::string::npos)
+      << health;
+  ASSERT_TRUE(health["findings"].is_array() && health["findings"].size() == 1u) << health;
+  EXPECT_EQ(health["findings"][0]["code"], "probe_timeout");
+
+  // probe_timeout drains after failing rounds in a row (the policy's noisy_rounds, 3).
+  EXPECT_TRUE(agent.WaitForMetrics(
+      [](const std::vector<Series>& all) {
+        return Value(all, "nodehealth_drain_recommended") == 1.0;
+      },
+      10s, &text))
+      << LinesWith(text, "drain") << agent.Tail();
+  EXPECT_EQ(Value(text, "nodehealth_drain_reason",
+                  {{"code", "probe_timeout"}, {"entity", "node"}, {"action", "drain"}}),
+            1.0)
+      << LinesWith(text, "drain");
+
+  const auto stop_start = Clock::now();
+  EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+  EXPECT_LT(SecondsSince(stop_start), 6.0) << "SIGTERM with NVML hung";
+}
+
+// --- hostile HTTP clients ---------------------------------------------------------------------
+
+TEST(AgentHttpTest, BadRequests) {
+  Node node(kAzureScenario);
+  AgentDirs dirs;
+  AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", kAzureProfile});
+  ASSERT_TRUE(agent.ok()) << agent.error();
+  ASSERT_TRUE(agent.WaitForReport(15s).is_object()) << agent.Tail();
+  const std::string hp = agent.host_port();
+
+  // Three clients that send half a request line and wait: they hold three of the four workers.
+  std::vector<int> slow_clients;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = ConnectSlowClient(hp, "GET /metrics HT");
+    ASSERT_GE(fd, 0);
+    slow_clients.push_back(fd);
+  }
+  const auto slow_since = Clock::now();
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 5; ++i) {
+    const auto t = Clock::now();
+    const HttpResponse r = HttpGet(hp, "/metrics", 2s);
+    const double took = SecondsSince(t);
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_LT(took, 0.5) << "/metrics with 3 slow clients";
+  }
+
+  const HttpResponse missing = HttpGet(hp, "/no/such/path");
+  EXPECT_EQ(missing.status, 404) << missing.error;
+  const HttpResponse post = HttpRaw(
+      hp, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(post.status, 405) << post.error << post.raw;
+  const HttpResponse head =
+      HttpRaw(hp, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(head.status, 200) << head.error << head.raw;
+
+  // 64 KiB of headers (max_request_size is 16 KiB).
+  std::string huge = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 64; ++i) {
+    huge += "X-Pad-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
+  }
+  huge += "Connection: close\r\n\r\n";
+  auto t = Clock::now();
+  const HttpResponse big = HttpRaw(hp, huge, 6s);
+  double took = SecondsSince(t);
+  std::cout << "[ http     ] 64 KiB of headers: status " << big.status << " after " << took * 1000
+            << " ms\n";
+  EXPECT_LT(took, 6.0);
+  EXPECT_TRUE((big.status >= 400 && big.status < 500) || (big.status == 0 && !big.timed_out))
+      << "status " << big.status << " error " << big.error << " after " << took << " s";
+
+  // Binary garbage.
+  std::string garbage = Bytes("\x00\xff\x01\x02 \x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+  std::mt19937 rng(7);
+  for (int i = 0; i < 512; ++i) garbage += static_cast<char>(rng() & 0xff);
+  garbage += "\r\n\r\n";
+  t = Clock::now();
+  const HttpResponse junk = HttpRaw(hp, garbage, 6s);
+  took = SecondsSince(t);
+  std::cout << "[ http     ] binary garbage: status " << junk.status << " after " << took * 1000
+            << " ms\n";
+  EXPECT_LT(took, 6.0);
+  EXPECT_TRUE((junk.status >= 400 && junk.status < 500) || (junk.status == 0 && !junk.timed_out))
+      << "status " << junk.status << " error " << junk.error << " after " << took << " s";
+
+  // The slow clients are cut off after request_timeout_ms (5 s).
+  for (int fd : slow_clients) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(7s - (Clock::now() - slow_since));
+    EXPECT_TRUE(WaitForPeerClose(fd, std::max(left, std::chrono::milliseconds(1))))
+        << "a slow client still connected after " << SecondsSince(slow_since) << " s";
+    ::close(fd);
+  }
+  std::cout << "[ http     ] slow clients closed by the agent after " << SecondsSince(slow_since)
+            << " s\n";
+
+  EXPECT_TRUE(agent.process().Running()) << agent.Tail();
+  EXPECT_EQ(HttpGet(hp, "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(hp, "/healthz").body, "ok\n");
+  EXPECT_EQ(HttpGet(hp, "/metrics").status, 200);
+  EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+}
+
+// --- configuration ----------------------------------------------------------------------------
+
+TEST(AgentConfigTest, SighupWithBrokenConfig) {
+  Node node(kAzureScenario);
+  AgentDirs dirs;
+  const std::string valid = "[agent]\ninterval_seconds = 1\n";
+  WriteFile(dirs.config(), valid);
+  AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", kAzureProfile});
+  ASSERT_TRUE(agent.ok()) << agent.error();
+  ASSERT_TRUE(agent.WaitForReport(15s).is_object()) << agent.Tail();
+  std::string text = agent.Metrics();
+  ASSERT_EQ(Value(text, "nodehealth_config_last_reload_successful"), 1.0)
+      << LinesWith(text, "config");
+
+  WriteFile(dirs.config(), Bytes("this is = = not toml [[[\n\0\xff\n"));
+  ASSERT_TRUE(agent.process().Signal(SIGHUP));
+  const auto start = Clock::now();
+  EXPECT_TRUE(agent.WaitForMetrics(
+      [](const std::vector<Series>& all) {
+        return Value(all, "nodehealth_config_last_reload_successful") == 0.0;
+      },
+      2s, &text))
+      << LinesWith(text, "config") << agent.Tail();
+  std::cout << "[ latency  ] SIGHUP (broken) -> reload_successful 0 after "
+            << SecondsSince(start) * 1000 << " ms\n";
+  // Still serving, still running rounds with the old settings.
+  const double rounds = Value(text, "nodehealth_agent_rounds_total").value_or(-1);
+  EXPECT_TRUE(agent.WaitForMetrics(
+      [&](const std::vector<Series>& all) {
+        return Value(all, "nodehealth_agent_rounds_total").value_or(-1) > rounds &&
+               Value(all, "nodehealth_config_last_reload_successful") == 0.0;
+      },
+      3s, &text))
+      << LinesWith(text, "rounds") << LinesWith(text, "config");
+  EXPECT_EQ(agent.Get("/healthz").status, 200);
+  EXPECT_EQ(agent.Get("/report").status, 200);
+  EXPECT_TRUE(agent.process().Running());
+
+  WriteFile(dirs.config(), valid);
+  ASSERT_TRUE(agent.process().Signal(SIGHUP));
+  EXPECT_TRUE(agent.WaitForMetrics(
+      [](const std::vector<Series>& all) {
+        return Value(all, "nodehealth_config_last_reload_successful") == 1.0;
+      },
+      2s, &text))
+      << LinesWith(text, "config") << agent.Tail();
+  EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+}
+
+// --- a node without GPUs ----------------------------------------------------------------------
+
+TEST(AgentNoGpuTest, NoGpuObserveOnly) {
+  Node node("no-gpu.toml");
+  AgentDirs dirs;
+  AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", "none"});
+  ASSERT_TRUE(agent.ok()) << agent.error();
+  const json r = agent.WaitForReport(15s);
+  ASSERT_TRUE(r.is_object()) << agent.Tail();
+  EXPECT_EQ(r["mode"], "agent");
+  EXPECT_EQ(r["node"], "cpu-01");
+  EXPECT_TRUE(r["profile"].is_null()) << r["profile"];
+  EXPECT_EQ(r["verdict"], "pass");
+  EXPECT_EQ(r["drain"]["recommended"], false);
+  EXPECT_EQ(r["drain"]["action"], "none");
+  std::vector<std::string> names;
+  for (const json& p : r["probes"]) {
+    names.push_back(p["name"]);
+    EXPECT_EQ(p["verdict"], "skip") << p;
+  }
+  const std::vector<std::string> expected = {"gpu_presence", "gpu_driver", "gpu_health",
+                                             "gpu_xid",      "ib_ports",   "topology"};
+  EXPECT_EQ(names, expected);
+
+  const std::string text = agent.Metrics();
+  EXPECT_EQ(Value(text, "nodehealth_drain_recommended"), 0.0);
+  EXPECT_EQ(Value(text, "nodehealth_gpus", {{"source", "pci"}}), 0.0)
+      << LinesWith(text, "nodehealth_gpus");
+  EXPECT_TRUE(Matching(ParseMetrics(text), "nodehealth_finding").empty())
+      << LinesWith(text, "nodehealth_finding");
+  EXPECT_TRUE(Matching(ParseMetrics(text), "nodehealth_gpu_xid_events_total").empty())
+      << LinesWith(text, "xid_events");
+  for (const char* probe : {"gpu_presence", "gpu_driver", "gpu_health", "gpu_xid"}) {
+    EXPECT_EQ(Value(text, "nodehealth_probe_success", {{"probe", probe}}), 1.0) << probe;
+  }
+  EXPECT_EQ(agent.Get("/healthz").status, 200);
+  EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+}
+
+}  // namespace
+}  // namespace nodehealth::testing
