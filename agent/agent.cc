@@ -21,6 +21,7 @@
 #include "agent/agent_snapshot.h"
 #include "agent/http_endpoint.h"
 #include "agent/kernel_log_watch.h"
+#include "agent/nvml_xid_events.h"
 #include "agent/policy_state.h"
 #include "agent/probe_runner.h"
 #include "agent/report_support.h"
@@ -93,6 +94,7 @@ class Agent {
  private:
   void SetScheduled();
   void SignalLoop();
+  void NvmlEventLoop();
   void WatchdogLoop(std::chrono::microseconds period);
   void Reload();
   void RunRound(const std::vector<ScheduledProbe>& probes);
@@ -138,6 +140,8 @@ class Agent {
   KernelLogWatch watch_;
   std::atomic<int64_t> progress_deadline_{0};
 
+  NvmlXidEvents nvml_events_{nvml_};  // NvmlEventLoop's thread only
+
   std::mutex wake_mutex_;  // guards the three requests and wakes the scheduler
   std::condition_variable wake_cv_;
   bool stop_ = false;
@@ -155,8 +159,8 @@ void Agent::SetScheduled() {
   }
   drain_ = settings_.drain;
   profile_ = settings_.profile;
-  const double window = (profile_ ? profile_->infiniband : InfinibandExpectations{})
-                            .link_flap_window_seconds;
+  const double window =
+      (profile_ ? profile_->infiniband : InfinibandExpectations{}).link_flap_window_seconds;
   if (window != link_window_seconds_) {  // a reload with the same window keeps the history
     link_window_seconds_ = window;
     link_downed_ = ib::CounterWindow(window);
@@ -188,6 +192,49 @@ void Agent::SignalLoop() {
     }
     wake_cv_.notify_all();
     if (stop_) return;
+  }
+}
+
+void Agent::NvmlEventLoop() {
+  // XIDs the driver delivers as NVML events. The kernel log is the main source (it has every XID
+  // and the text); these count on their own, and feed the policy only while the log cannot be
+  // read, so one XID never counts twice.
+  using std::chrono::seconds;
+  SteadyClock::time_point next_register = SteadyClock::now();
+  while (true) {
+    {
+      std::unique_lock lock(wake_mutex_);
+      if (wake_cv_.wait_for(lock, seconds(1), [this] { return stop_; })) return;
+    }
+    if (!nvml_events_.registered()) {
+      if (SteadyClock::now() < next_register) continue;
+      const bool ok = nvml_events_.Register(platform::Deadline::In(seconds(10)));
+      spdlog::info("NVML XID events: {}", nvml_events_.status());
+      next_register = SteadyClock::now() + seconds(300);
+      std::lock_guard lock(results_mutex_);
+      counters_.nvml_events_registered = ok;
+      if (!ok) continue;
+    }
+    std::vector<NvmlXidEvent> events = nvml_events_.Poll(platform::Deadline::In(seconds(2)));
+    if (events.empty()) continue;
+    const bool log_followed = watch_.View().following;
+    std::vector<XidEventRecord> records;
+    {
+      std::lock_guard lock(results_mutex_);
+      for (const NvmlXidEvent& e : events) ++counters_.nvml_xids[{e.bus_id, e.xid}];
+    }
+    for (const NvmlXidEvent& e : events) {
+      spdlog::warn("NVML XID event: XID {} on {}", e.xid, e.bus_id.empty() ? "?" : e.bus_id);
+      if (log_followed) continue;
+      watch_.InjectLine("NVRM: Xid (PCI:" + e.bus_id + "): " + std::to_string(e.xid) +
+                        ", pid='<unknown>', name=<unknown>, reported by an NVML XID event");
+      records.push_back({.boot_id = boot_id_,
+                         .sequence = 0,
+                         .time = WallNow(),
+                         .bus_id = e.bus_id,
+                         .xid = e.xid});
+    }
+    Reevaluate(std::move(records), /*round_ended=*/false);
   }
 }
 
@@ -391,6 +438,7 @@ int Agent::Run(std::ostream& err) {
   Reevaluate({}, /*round_ended=*/false);
 
   std::thread signals([this] { SignalLoop(); });
+  std::thread nvml_events([this] { NvmlEventLoop(); });
   std::thread watchdog;
   if (std::optional<std::chrono::microseconds> period = WatchdogPeriod()) {
     watchdog = std::thread([this, p = *period] { WatchdogLoop(p); });
@@ -456,6 +504,7 @@ int Agent::Run(std::ostream& err) {
   }
   http->reset();
   signals.join();
+  nvml_events.join();
   if (watchdog.joinable()) watchdog.join();
   return 0;
 }

@@ -68,6 +68,14 @@ void AddAgentMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
         "when the config was last loaded successfully (Unix time)", {}, c.config_reload_time);
   f.Add("nodehealth_state_write_errors_total", "failed writes of the state or status file", {},
         static_cast<double>(c.state_write_errors));
+  f.Add("nodehealth_nvml_xid_events_registered",
+        "1 when the driver delivers XID events through NVML to the agent", {},
+        c.nvml_events_registered ? 1 : 0);
+  for (const auto& [key, count] : c.nvml_xids) {
+    f.Add("nodehealth_nvml_xid_events_total",
+          "XIDs delivered as NVML events since the agent started",
+          {{"gpu", key.first}, {"xid", std::to_string(key.second)}}, static_cast<double>(count));
+  }
   for (const std::string& probe : c.scheduled_probes) {
     f.Add("nodehealth_probe_stuck", "1 while an abandoned run of the probe has not returned",
           {{"probe", probe}}, 0);

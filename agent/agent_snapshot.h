@@ -6,6 +6,7 @@
 // from any thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,8 @@ struct AgentCounters {
   uint64_t state_write_errors = 0;
   std::vector<std::string> scheduled_probes;  // for nodehealth_probe_stuck's zero series
   std::vector<std::string> stuck_probes;
+  bool nvml_events_registered = false;
+  std::map<std::pair<std::string, int>, uint64_t> nvml_xids;  // (bus id, XID) -> events
 };
 
 // XIDs whose counter every GPU gets at zero, so that an alert on increase() sees the first one:

@@ -127,6 +127,16 @@ void KernelLogWatch::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void KernelLogWatch::InjectLine(std::string_view line) {
+  std::lock_guard lock(mutex_);
+  view_.tally.AddLine(line);
+  const KernelLogLine parsed = ParseKernelLogLine(line);
+  if (std::optional<KernelEvent> event = ClassifyKernelMessage(parsed.message)) {
+    ++view_.events[static_cast<std::size_t>(event->kind)];
+  }
+  ++view_.batches;
+}
+
 KernelLogView KernelLogWatch::View() const {
   std::lock_guard lock(mutex_);
   return view_;

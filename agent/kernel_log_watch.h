@@ -56,6 +56,10 @@ class KernelLogWatch {
 
   KernelLogView View() const;
 
+  // Adds a line that did not come from the log (an XID from an NVML event, while the log cannot
+  // be read) to the tally and the event counts, as if it had.
+  void InjectLine(std::string_view line);
+
  private:
   void ReadBatch(platform::KernelLogFollower& follower);
   void Loop();

@@ -11,6 +11,7 @@
 
 // The opaque device handle, named as in nvml.h so the fake NVML library can define it.
 struct nvmlDevice_st;
+struct nvmlEventSet_st;
 
 namespace nodehealth::platform::nvml {
 
@@ -143,6 +144,18 @@ struct FieldValue {
   Value value;
 };
 static_assert(sizeof(FieldValue) == 40 && offsetof(FieldValue, value) == 32);
+// Events (nvmlEventSet_t, nvmlEventData_t with the gpuInstanceId/computeInstanceId of
+// nvmlEventSetWait_v2; the older nvmlEventSetWait writes only the first three fields).
+using EventSet = nvmlEventSet_st*;
+struct EventData {
+  Device device;
+  unsigned long long event_type;
+  unsigned long long event_data;  // the XID for kEventTypeXidCriticalError (999: unknown XID)
+  unsigned int gpu_instance_id;
+  unsigned int compute_instance_id;
+};
+inline constexpr unsigned long long kEventTypeXidCriticalError =
+    0x8;  // nvmlEventTypeXidCriticalError
 inline constexpr int kValueTypeDouble = 0;
 inline constexpr int kValueTypeUnsignedInt = 1;
 inline constexpr int kValueTypeUnsignedLong = 2;

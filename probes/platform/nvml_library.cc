@@ -41,6 +41,10 @@ using DeviceUllFn = Return (*)(Device, unsigned long long*);
 using DeviceFabricFn = Return (*)(Device, nvml::GpuFabricInfo*);
 using DeviceFabricVFn = Return (*)(Device, nvml::GpuFabricInfoV2*);
 using DeviceFieldValuesFn = Return (*)(Device, int, nvml::FieldValue*);
+using EventSetCreateFn = Return (*)(nvml::EventSet*);
+using RegisterEventsFn = Return (*)(Device, unsigned long long, nvml::EventSet);
+using EventSetWaitFn = Return (*)(nvml::EventSet, nvml::EventData*, unsigned);
+using EventSetFreeFn = Return (*)(nvml::EventSet);
 
 template <class Fn>
 struct Slot {
@@ -84,6 +88,10 @@ struct NvmlLibrary::Symbols {
   Slot<DeviceFabricVFn> fabric_info_v;
   Slot<DeviceFabricFn> fabric_info;
   Slot<DeviceFieldValuesFn> field_values;
+  Slot<EventSetCreateFn> event_set_create;
+  Slot<RegisterEventsFn> register_events;
+  Slot<EventSetWaitFn> event_set_wait;
+  Slot<EventSetFreeFn> event_set_free;
 
   template <class Fn>
   void Resolve(void* handle, Slot<Fn>& slot, std::initializer_list<const char*> names) {
@@ -142,6 +150,11 @@ struct NvmlLibrary::Symbols {
     Resolve(h, fabric_info_v, {"nvmlDeviceGetGpuFabricInfoV"});
     Resolve(h, fabric_info, {"nvmlDeviceGetGpuFabricInfo"});
     Resolve(h, field_values, {"nvmlDeviceGetFieldValues"});
+    Resolve(h, event_set_create, {"nvmlEventSetCreate"});
+    Resolve(h, register_events, {"nvmlDeviceRegisterEvents"});
+    // The old entry point writes only the first three fields of the (larger) struct we pass.
+    Resolve(h, event_set_wait, {"nvmlEventSetWait_v2", "nvmlEventSetWait"});
+    Resolve(h, event_set_free, {"nvmlEventSetFree"});
   }
 
   template <class Fn>
@@ -213,6 +226,10 @@ std::vector<std::string> NvmlLibrary::ResolvedSymbols() const {
   Symbols::Describe(out, s.remapped_rows);
   Symbols::Describe(out, s.gsp_firmware_version);
   Symbols::Describe(out, s.field_values);
+  Symbols::Describe(out, s.event_set_create);
+  Symbols::Describe(out, s.register_events);
+  Symbols::Describe(out, s.event_set_wait);
+  Symbols::Describe(out, s.event_set_free);
   return out;
 }
 
@@ -451,6 +468,22 @@ Return NvmlLibrary::DeviceGetGpuFabricState(Device device, unsigned char* state,
 Return NvmlLibrary::DeviceGetFieldValues(Device device, std::vector<nvml::FieldValue>* values) {
   return NH_NVML_CALL(field_values, device, static_cast<int>(values->size()), values->data());
 }
+
+Return NvmlLibrary::EventSetCreate(nvml::EventSet* set) {
+  return NH_NVML_CALL(event_set_create, set);
+}
+
+Return NvmlLibrary::DeviceRegisterEvents(Device device, unsigned long long types,
+                                         nvml::EventSet set) {
+  return NH_NVML_CALL(register_events, device, types, set);
+}
+
+Return NvmlLibrary::EventSetWait(nvml::EventSet set, nvml::EventData* data, unsigned timeout_ms) {
+  *data = {};
+  return NH_NVML_CALL(event_set_wait, set, data, timeout_ms);
+}
+
+Return NvmlLibrary::EventSetFree(nvml::EventSet set) { return NH_NVML_CALL(event_set_free, set); }
 
 #undef NH_NVML_CALL
 

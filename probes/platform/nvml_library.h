@@ -78,6 +78,13 @@ class NvmlLibrary {
   nvml::Return DeviceGetGpuFabricState(nvml::Device device, unsigned char* state,
                                        nvml::Return* status);
   nvml::Return DeviceGetFieldValues(nvml::Device device, std::vector<nvml::FieldValue>* values);
+  // XID events (nvmlEventSetCreate, nvmlDeviceRegisterEvents, nvmlEventSetWait_v2 with a
+  // timeout in milliseconds: kErrorTimeout when no event came, nvmlEventSetFree).
+  nvml::Return EventSetCreate(nvml::EventSet* set);
+  nvml::Return DeviceRegisterEvents(nvml::Device device, unsigned long long types,
+                                    nvml::EventSet set);
+  nvml::Return EventSetWait(nvml::EventSet set, nvml::EventData* data, unsigned timeout_ms);
+  nvml::Return EventSetFree(nvml::EventSet set);
   // nvmlErrorString, or our own name when the library lacks it.
   std::string ErrorString(nvml::Return value);
 

@@ -9,15 +9,18 @@
 //
 // Scenario keys that make it misbehave: [nvml] init_error, hang = "<function>" (every call),
 // hang_seconds (default: forever), remove = [bus ids]; per GPU lost = true, open_error,
-// hang = "<function>", errors.<function> = "<NVML_ERROR_...>".
+// hang = "<function>", errors.<function> = "<NVML_ERROR_...>". XID events come from the file named
+// by NODEHEALTH_FAKE_NVML_EVENTS (see nvmlEventSetWait_v2 below).
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "probes/platform/sysfs_values.h"
 #include "tests/fakes/nvml/fake_gpu.h"
@@ -379,3 +382,89 @@ EXPORT Return nvmlDeviceGetFieldValues(nvmlDevice_st* d, int count, nvml::FieldV
   return nvml::kSuccess;
 }
 #endif  // FAKE_NVML_LEGACY
+
+// XID events. NODEHEALTH_FAKE_NVML_EVENTS names a file of "<bus id> <xid>" lines that tests append
+// to; each wait hands out the next line whose GPU is registered in the set, as the driver hands
+// out the XIDs it raised. Without the variable the set never has an event.
+struct nvmlEventSet_st {
+  std::vector<unsigned> devices;  // registered device indices
+  std::size_t offset = 0;         // bytes of the events file already handed out
+};
+
+namespace {
+
+Return NextEvent(nvmlEventSet_st* set, nvml::EventData* data) {
+  const char* path = std::getenv("NODEHEALTH_FAKE_NVML_EVENTS");
+  if (path == nullptr) return nvml::kErrorTimeout;
+  FILE* file = std::fopen(path, "re");
+  if (file == nullptr) return nvml::kErrorTimeout;
+  std::fseek(file, static_cast<long>(set->offset), SEEK_SET);
+  char line[256];
+  Return result = nvml::kErrorTimeout;
+  while (result == nvml::kErrorTimeout && std::fgets(line, sizeof line, file) != nullptr) {
+    if (std::strchr(line, '\n') == nullptr) break;  // a line still being written
+    set->offset += std::strlen(line);
+    char bus[64] = {};
+    unsigned long long xid = 0;
+    if (std::sscanf(line, "%63s %llu", bus, &xid) != 2) continue;
+    for (unsigned index : set->devices) {
+      if (g_node.gpus[index].bus_id != bus) continue;
+      data->device = &g_handles[index];
+      data->event_type = nvml::kEventTypeXidCriticalError;
+      data->event_data = xid;
+      data->gpu_instance_id = 0xFFFFFFFF;
+      data->compute_instance_id = 0xFFFFFFFF;
+      result = nvml::kSuccess;
+    }
+  }
+  std::fclose(file);
+  return result;
+}
+
+Return EventSetWait(nvmlEventSet_st* set, nvml::EventData* data, unsigned timeout_ms,
+                    const char* function) {
+  if (!g_initialised) return nvml::kErrorUninitialized;
+  if (set == nullptr || data == nullptr) return nvml::kErrorInvalidArgument;
+  MaybeHang(function, "");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    {
+      std::lock_guard lock(g_mutex);
+      if (Return r = NextEvent(set, data); r != nvml::kErrorTimeout) return r;
+    }
+    if (std::chrono::steady_clock::now() >= until) return nvml::kErrorTimeout;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+EXPORT Return nvmlEventSetCreate(nvmlEventSet_st** set) {
+  if (!g_initialised) return nvml::kErrorUninitialized;
+  if (set == nullptr) return nvml::kErrorInvalidArgument;
+  *set = new nvmlEventSet_st();
+  return nvml::kSuccess;
+}
+EXPORT Return nvmlDeviceRegisterEvents(nvmlDevice_st* d, unsigned long long types,
+                                       nvmlEventSet_st* set) {
+  FakeGpu* g = nullptr;
+  if (Return r = Enter(d, "nvmlDeviceRegisterEvents", &g); r != nvml::kSuccess) return r;
+  if (set == nullptr) return nvml::kErrorInvalidArgument;
+  if ((types & ~nvml::kEventTypeXidCriticalError) != 0) return nvml::kErrorNotSupported;
+  set->devices.push_back(d->index);
+  return nvml::kSuccess;
+}
+EXPORT Return nvmlEventSetFree(nvmlEventSet_st* set) {
+  delete set;
+  return nvml::kSuccess;
+}
+#ifdef FAKE_NVML_LEGACY
+EXPORT Return nvmlEventSetWait(nvmlEventSet_st* set, nvml::EventData* data, unsigned timeout_ms) {
+  return EventSetWait(set, data, timeout_ms, "nvmlEventSetWait");
+}
+#else
+EXPORT Return nvmlEventSetWait_v2(nvmlEventSet_st* set, nvml::EventData* data,
+                                  unsigned timeout_ms) {
+  return EventSetWait(set, data, timeout_ms, "nvmlEventSetWait_v2");
+}
+#endif
