@@ -114,7 +114,8 @@ class Agent {
   }
 
   const AgentOptions& options_;
-  ResolvedSettings settings_;  // scheduler thread only (copied under results_mutex_ for others)
+  // Written by the scheduler thread under results_mutex_; read there freely, elsewhere under it.
+  ResolvedSettings settings_;
   platform::RootedFileSystem fs_;
   const std::string node_;
   const std::string boot_id_;
@@ -264,7 +265,10 @@ void Agent::Reload() {
         fresh->nvml_library != settings_.nvml_library) {
       spdlog::warn("listen, state_dir and nvml_library take effect at the next restart");
     }
-    settings_ = std::move(*fresh);
+    {
+      std::lock_guard lock(results_mutex_);  // Reevaluate reads settings_ on the watch thread
+      settings_ = std::move(*fresh);
+    }
     SetScheduled();
     std::lock_guard lock(results_mutex_);
     counters_.config_reload_ok = true;

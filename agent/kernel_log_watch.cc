@@ -50,8 +50,11 @@ bool KernelLogWatch::TryOpen() {
 void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
   // Records carry their time since boot; mapped to wall time so that XID windows measure when the
   // XID happened, not when the agent (re)started and read it.
-  const double now = WallNow();
-  const std::optional<double> uptime = Uptime(fs_);
+  // Read once per batch, and only when lines came: an idle agent wakes once a second for nothing
+  // else.
+  double now = 0;
+  std::optional<double> uptime;
+  bool clock_read = false;
   std::vector<XidEventRecord> new_xids;
   std::array<uint64_t, kAllKernelEventKinds.size()> events = {};
   bool any_event = false;
@@ -61,6 +64,11 @@ void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
     lines.clear();
     more = follower.ReadAvailable([&](std::string_view line) { lines.emplace_back(line); });
     if (lines.empty()) continue;
+    if (!clock_read) {
+      clock_read = true;
+      now = WallNow();
+      uptime = Uptime(fs_);
+    }
     std::lock_guard lock(mutex_);
     for (const std::string& line : lines) {
       view_.tally.AddLine(line);
