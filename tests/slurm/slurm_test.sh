@@ -15,6 +15,13 @@ dir="$(mktemp -d)"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do  # up to 5 s to stop, then no more waiting
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    (( alive )) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [[ -n "${NODEHEALTH_KEEP_SLURM_DIR:-}" ]] || rm -rf "$dir"
 }
@@ -30,7 +37,13 @@ munged -F --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
 pids+=($!)
 
 host="$(hostname)"
-port=$((20000 + RANDOM % 20000))
+# Two free ports in a row, below the ephemeral range (32768+) that other tests' clients use: a
+# slurmctld that cannot bind exits, and every sinfo after it waits out its message timeout.
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 50); do
+  port=$((20000 + RANDOM % 12000))
+  in_use "$port" || in_use $((port + 1)) || break
+done
 export SLURM_CONF="$dir/slurm.conf"
 cat > "$SLURM_CONF" <<CONF
 ClusterName=nodehealth-test
@@ -65,11 +78,13 @@ slurmctld -D -f "$SLURM_CONF" > "$dir/log/slurmctld.out" 2>&1 &
 pids+=($!)
 slurmd -D -f "$SLURM_CONF" -N "$host" > "$dir/log/slurmd.out" 2>&1 &
 pids+=($!)
+ctld_pid="${pids[1]}"
 for _ in $(seq 100); do
-  sinfo -h -o %t 2>/dev/null | grep -q idle && break
+  kill -0 "$ctld_pid" 2>/dev/null || break  # slurmctld gave up: say why at once
+  timeout 5 sinfo -h -o %t 2>/dev/null | grep -q idle && break
   sleep 0.2
 done
-if ! sinfo -h -o %t | grep -q idle; then
+if ! timeout 5 sinfo -h -o %t 2>/dev/null | grep -q idle; then
   echo "Slurm did not come up:"; cat "$dir"/log/*; exit 1
 fi
 
