@@ -4,6 +4,7 @@
 #include <civetweb.h>
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -61,9 +62,13 @@ int BeginRequest(mg_connection* conn) {
     return Respond(conn, 405, "Method Not Allowed", kText, "only GET and HEAD\n", false,
                    "Allow: GET, HEAD\r\n");
   }
-  if (uri == "/metrics") return 0;
+  if (uri == "/metrics" && !head) return 0;  // the Exposer serves GET
   std::shared_ptr<HttpEndpoint::State> state = LoadState();
   if (!state) return Respond(conn, 503, "Service Unavailable", kText, "shutting down\n", head);
+  if (uri == "/metrics") {  // HEAD: the Exposer answers GET only; same headers, no body
+    const std::string text = prometheus::TextSerializer().Serialize(state->Collect());
+    return Respond(conn, 200, "OK", "text/plain; version=0.0.4", text, head);
+  }
   if (uri == "/healthz") {
     return state->handlers.healthy()
                ? Respond(conn, 200, "OK", kText, "ok\n", head)
@@ -131,11 +136,20 @@ Expected<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const HttpSettings& 
     return c;
   }();
   const std::vector<std::string> options = {
-      "listening_ports",    *spec,
-      "num_threads",        std::to_string(std::max(2, settings.threads)),
-      "request_timeout_ms", std::to_string(settings.request_timeout_ms),
-      "max_request_size",   "16384",
-      "enable_keep_alive",  "no",
+      "listening_ports",
+      *spec,
+      "num_threads",
+      std::to_string(std::max(2, settings.threads)),
+      "request_timeout_ms",
+      std::to_string(settings.request_timeout_ms),
+      "max_request_size",
+      "16384",
+      // Prometheus reuses its connection between scrapes; prometheus-cpp's answer has a length,
+      // so civetweb can keep it open. An idle kept-alive connection frees its worker after 2 s.
+      "enable_keep_alive",
+      "yes",
+      "keep_alive_timeout_ms",
+      "2000",
   };
   try {
     endpoint->exposer_ = std::make_unique<prometheus::Exposer>(options, &callbacks);

@@ -7,6 +7,8 @@
 // client may take to send it (request_timeout_ms, counted from the first byte), so a slow client
 // holds one worker for at most that long; other paths get 404, methods other than GET and HEAD
 // 405. With N worker threads, N-1 slow clients still leave /metrics answering at once.
+// /metrics keeps the connection alive (as Prometheus expects) for 2 s of idleness; the other
+// answers close it.
 //
 // Thread safety: one endpoint per process (civetweb's callback has no per-server context that
 // reaches us, so the handlers hang off a process-wide pointer). The handlers run on civetweb's

@@ -146,7 +146,7 @@ Expected<Topology> DiscoverTopology(const TopologySource& source) {
   if (hwloc_topology_init(&raw) != 0) return MakeError("hwloc_topology_init failed", errno);
   std::unique_ptr<hwloc_topology, TopologyCloser> topology(raw);
   hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-  for (const char* plugin : {"nvml", "cuda", "opencl", "rsmi", "levelzero", "gl"}) {
+  for (const char* plugin : {"nvml", "cuda", "opencl", "rsmi", "levelzero", "gl", "pci"}) {
     hwloc_topology_set_components(raw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, plugin);
   }
   Topology out;

@@ -504,6 +504,14 @@ TEST(AgentHttpTest, BadRequests) {
   const HttpResponse head =
       HttpRaw(hp, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(head.status, 200) << head.error << head.raw;
+  const HttpResponse head_metrics =
+      HttpRaw(hp, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(head_metrics.status, 200) << head_metrics.error << head_metrics.raw;
+  EXPECT_TRUE(head_metrics.body.empty());
+  EXPECT_GT(std::atoi(head_metrics.headers.count("content-length")
+                          ? head_metrics.headers.at("content-length").c_str()
+                          : "0"),
+            1000);
 
   // 64 KiB of headers (max_request_size is 16 KiB).
   std::string huge = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
