@@ -3,7 +3,9 @@
 #   1. the passive-sweep benchmarks (Google Benchmark, CPU time of the benchmark thread);
 #   2. peak RSS and wall time of `nodehealth check` on the 8-GPU fixture node (GNU time),
 #      and on this machine as it is;
-#   3. where the machine has an HCA, the RDMA loopback against ib_write_bw (rdma_vs_perftest.sh).
+#   3. where the machine has an HCA, the RDMA loopback against ib_write_bw (rdma_vs_perftest.sh);
+#   4. the agent beside node_exporter: memory, CPU per scrape, idle CPU, XID latency
+#      (agent_vs_node_exporter.sh, about 7 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD:-build}"
@@ -34,3 +36,6 @@ echo "nodehealth check on this machine:"
 echo
 echo "RDMA loopback against ib_write_bw:"
 bench/rdma_vs_perftest.sh 5 || true
+echo
+echo "The agent beside node_exporter:"
+bench/agent_vs_node_exporter.sh
