@@ -44,10 +44,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-double WallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string BootId(const platform::FileSystem& fs) {
   if (Expected<std::string> id = fs.ReadFile("/proc/sys/kernel/random/boot_id", 128)) {
     const std::string_view trimmed = platform::TrimSpace(*id);
@@ -85,7 +81,7 @@ class Agent {
         watch_(fs_, boot_id_, [this](std::vector<XidEventRecord> xids) {
           Reevaluate(std::move(xids), /*round_ended=*/false);
         }) {
-    counters_.start_time = WallNow();
+    counters_.start_time = UnixNow();
     counters_.config_reload_time = counters_.start_time;
     SetScheduled();
   }
@@ -232,7 +228,7 @@ void Agent::NvmlEventLoop() {
                         ", pid='<unknown>', name=<unknown>, reported by an NVML XID event");
       records.push_back({.boot_id = boot_id_,
                          .sequence = 0,
-                         .time = WallNow(),
+                         .time = UnixNow(),
                          .bus_id = e.bus_id,
                          .xid = e.xid});
     }
@@ -273,7 +269,7 @@ void Agent::Reload() {
     SetScheduled();
     std::lock_guard lock(results_mutex_);
     counters_.config_reload_ok = true;
-    counters_.config_reload_time = WallNow();
+    counters_.config_reload_time = UnixNow();
     spdlog::info("reloaded: profile {}", settings_.profile ? settings_.profile->name : "none");
   }
   Reevaluate({}, /*round_ended=*/false);
@@ -290,12 +286,12 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
   environment->topology_baseline = settings_.config.topology_baseline.value_or("");
   environment->mpi_allreduce_ranks = settings_.config.mpi_allreduce_ranks;
   ExpectProgressWithin(LongestTimeout(probes) + nodehealth::kProbeGrace + std::chrono::seconds(30));
-  const double started = WallNow();
+  const double started = UnixNow();
   std::vector<ProbeResult> results = runner_.Run(probes, environment);
   for (ProbeResult& result : results) {
     // Only the agent sees the counter move between rounds: link_downed growth is a flap too.
     if (result.name == "ib_ports") {
-      AddLinkDownedGrowth(link_downed_, settings_.profile.get(), WallNow(), result);
+      AddLinkDownedGrowth(link_downed_, settings_.profile.get(), UnixNow(), result);
     }
   }
   ApplyActionOverrides(settings_.config.action_overrides, results);
@@ -308,7 +304,7 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
       ++slot.run;
     }
     round_started_ = started;
-    round_seconds_ = WallNow() - started;
+    round_seconds_ = UnixNow() - started;
     counters_.stuck_probes = runner_.Stuck();
   }
   Reevaluate({}, /*round_ended=*/true);
@@ -317,7 +313,7 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
 ProbeResult Agent::XidResult(const KernelLogView& view, const NodeInventory& inventory) {
   ProbeResult result;
   result.name = "gpu_xid";
-  result.finished_at = WallNow();
+  result.finished_at = UnixNow();
   const bool expects_gpus = profile_ && profile_->gpu.count.value_or(0) > 0;
   if (view.tally.entries().empty() && !inventory.HasNvidiaSigns() && !expects_gpus) {
     MarkSkipped(result, "no NVIDIA GPU or driver on this node and the profile expects none");
@@ -341,13 +337,11 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
   const KernelLogView view = watch_.View();
   std::lock_guard lock(results_mutex_);
   if (!inventory_) return;  // before the first round: nothing to decide on yet
-  const double now = WallNow();
+  const double now = UnixNow();
   if (xid_watch_) {
     ProbeSnapshot& xid = latest_["gpu_xid"];
     xid.result = XidResult(view, *inventory_);
-    std::vector<ProbeResult> one{xid.result};
-    ApplyActionOverrides(settings_.config.action_overrides, one);
-    xid.result = std::move(one.front());
+    ApplyActionOverrides(settings_.config.action_overrides, xid.result);
     if (view.batches != xid_batches_seen_) {  // a new "run": the tally may have changed
       xid_batches_seen_ = view.batches;
       ++xid.run;
@@ -411,7 +405,7 @@ void Agent::WriteStateFiles(bool decision_changed, bool force) {
     spdlog::error("{}", saved.error().message);
   }
   if (Expected<bool> saved = WriteFileAtomically(dir + "/status.json",
-                                                 RenderStatusFile(node_, policy_state_, WallNow()));
+                                                 RenderStatusFile(node_, policy_state_, UnixNow()));
       !saved) {
     ++counters_.state_write_errors;
     spdlog::error("{}", saved.error().message);

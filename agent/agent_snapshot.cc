@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/policy_state.h"
 #include "exporters/json_report.h"
 #include "exporters/metric_families.h"
 
@@ -86,34 +87,6 @@ void AddAgentMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
   }
 }
 
-nlohmann::json PolicyJson(const PolicyOutput& policy) {
-  nlohmann::json out;
-  out["decided_at"] = policy.decided_at > 0
-                          ? nlohmann::json(FormatRfc3339(std::chrono::system_clock::time_point(
-                                std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                    std::chrono::duration<double>(policy.decided_at)))))
-                          : nlohmann::json(nullptr);
-  out["sticky"] = nlohmann::json::array();
-  for (const StickyFault& s : policy.state.sticky) {
-    out["sticky"].push_back({{"probe", s.probe},
-                             {"code", s.code},
-                             {"entity", s.entity},
-                             {"action", ToString(s.action)},
-                             {"message", s.message}});
-  }
-  out["pending"] = nlohmann::json::array();
-  for (const PendingFault& p : policy.state.pending) {
-    if (p.failing_runs >= p.needed_runs) continue;
-    out["pending"].push_back({{"probe", p.probe},
-                              {"code", p.code},
-                              {"entity", p.entity},
-                              {"failing_runs", p.failing_runs},
-                              {"needed_runs", p.needed_runs}});
-  }
-  out["xid_events_remembered"] = policy.state.xid_history.size();
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& input) {
@@ -134,7 +107,8 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
   snapshot->families = f.Build();
 
   nlohmann::json report = nlohmann::json::parse(RenderJsonReport(input.report));
-  report["policy"] = PolicyJson(input.policy);
+  report["policy"] = PolicyStatusJson(input.policy.state);
+  report["policy"]["xid_events_remembered"] = input.policy.state.xid_history.size();
   report["policy"]["kernel_log"] = {
       {"following", input.kernel_log.following},
       {"source", input.kernel_log.source},

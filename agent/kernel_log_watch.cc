@@ -2,15 +2,12 @@
 
 #include <chrono>
 
+#include "agent/report_support.h"
 #include "probes/gpu_xid/kernel_log_line.h"
 #include "probes/platform/sysfs_values.h"
 
 namespace nodehealth::agent {
 namespace {
-
-double WallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // Seconds since boot, from the node's /proc/uptime (the fixture's under --sysroot).
 std::optional<double> Uptime(const platform::FileSystem& fs) {
@@ -66,7 +63,7 @@ void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
     if (lines.empty()) continue;
     if (!clock_read) {
       clock_read = true;
-      now = WallNow();
+      now = UnixNow();
       uptime = Uptime(fs_);
     }
     std::lock_guard lock(mutex_);

@@ -226,9 +226,7 @@ Expected<bool> SavePolicyState(const std::string& path, const PolicyState& state
   return WriteFileAtomically(path, SerializePolicyState(state));
 }
 
-std::string RenderStatusFile(const std::string& node, const PolicyState& state, double updated_at) {
-  Json reasons = Json::array();
-  for (const DrainReason& r : state.decision.reasons) reasons.push_back(ReasonJson(r));
+nlohmann::json PolicyStatusJson(const PolicyState& state) {
   Json sticky = Json::array();
   for (const StickyFault& f : state.sticky) {
     sticky.push_back(Json{{"probe", f.probe},
@@ -248,16 +246,22 @@ std::string RenderStatusFile(const std::string& node, const PolicyState& state, 
                            {"failing_runs", p.failing_runs},
                            {"needed_runs", p.needed_runs}});
   }
-  const Json root{{"schema", kStatusFileSchema},
-                  {"node", node},
-                  {"updated_at", Rfc3339(updated_at)},
-                  {"drain",
-                   {{"recommended", state.decision.recommended},
-                    {"action", ToString(state.decision.action)},
-                    {"reasons", std::move(reasons)}}},
-                  {"decided_at", state.decided_at > 0 ? Rfc3339(state.decided_at) : Json(nullptr)},
-                  {"sticky", std::move(sticky)},
-                  {"pending", std::move(pending)}};
+  return Json{{"decided_at", state.decided_at > 0 ? Rfc3339(state.decided_at) : Json(nullptr)},
+              {"sticky", std::move(sticky)},
+              {"pending", std::move(pending)}};
+}
+
+std::string RenderStatusFile(const std::string& node, const PolicyState& state, double updated_at) {
+  Json reasons = Json::array();
+  for (const DrainReason& r : state.decision.reasons) reasons.push_back(ReasonJson(r));
+  Json root{{"schema", kStatusFileSchema},
+            {"node", node},
+            {"updated_at", Rfc3339(updated_at)},
+            {"drain",
+             {{"recommended", state.decision.recommended},
+              {"action", ToString(state.decision.action)},
+              {"reasons", std::move(reasons)}}}};
+  root.update(PolicyStatusJson(state));
   return root.dump(2) + "\n";
 }
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/drain_policy.h"
 #include "probes/util/expected.h"
 
@@ -33,6 +35,10 @@ Expected<PolicyState> ParsePolicyState(std::string_view text);
 Expected<PolicyState> LoadPolicyState(const std::string& path);
 
 Expected<bool> SavePolicyState(const std::string& path, const PolicyState& state);
+
+// The people-facing view of the policy: {"decided_at", "sticky", "pending"}, shared by the status
+// file and the agent's /report ("policy").
+nlohmann::json PolicyStatusJson(const PolicyState& state);
 
 // `updated_at` is Unix time in seconds.
 std::string RenderStatusFile(const std::string& node, const PolicyState& state, double updated_at);

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+
 #include "probes/platform/sysfs_values.h"
 
 namespace nodehealth {
@@ -17,22 +19,28 @@ std::string NodeName(const platform::FileSystem& fs) {
   return "unknown";
 }
 
+void ApplyActionOverrides(const std::map<std::string, Action>& overrides, ProbeResult& probe) {
+  if (overrides.empty()) return;
+  for (Finding& finding : probe.findings) {
+    const auto it = overrides.find(finding.code);
+    if (it == overrides.end()) continue;
+    finding.action = it->second;
+    finding.severity = ImpliesDrain(it->second) ? Severity::kFail : Severity::kWarn;
+  }
+  if (probe.verdict == ProbeVerdict::kFail || probe.verdict == ProbeVerdict::kWarn ||
+      probe.verdict == ProbeVerdict::kPass) {
+    probe.verdict = ProbeVerdict::kPass;
+    FinalizeVerdict(probe);
+  }
+}
+
 void ApplyActionOverrides(const std::map<std::string, Action>& overrides,
                           std::vector<ProbeResult>& results) {
-  if (overrides.empty()) return;
-  for (ProbeResult& probe : results) {
-    for (Finding& finding : probe.findings) {
-      const auto it = overrides.find(finding.code);
-      if (it == overrides.end()) continue;
-      finding.action = it->second;
-      finding.severity = ImpliesDrain(it->second) ? Severity::kFail : Severity::kWarn;
-    }
-    if (probe.verdict == ProbeVerdict::kFail || probe.verdict == ProbeVerdict::kWarn ||
-        probe.verdict == ProbeVerdict::kPass) {
-      probe.verdict = ProbeVerdict::kPass;
-      FinalizeVerdict(probe);
-    }
-  }
+  for (ProbeResult& probe : results) ApplyActionOverrides(overrides, probe);
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace nodehealth

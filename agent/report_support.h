@@ -16,9 +16,13 @@ namespace nodehealth {
 // The node's name: the recorded node's hostname under --sysroot, else gethostname(2).
 std::string NodeName(const platform::FileSystem& fs);
 
-// The config's per-code action overrides ([actions]); severity follows the new action and each
+// The config's per-code action overrides ([actions]); severity follows the new action and the
 // probe's verdict is recomputed.
+void ApplyActionOverrides(const std::map<std::string, Action>& overrides, ProbeResult& result);
 void ApplyActionOverrides(const std::map<std::string, Action>& overrides,
                           std::vector<ProbeResult>& results);
+
+// Now as Unix time in seconds (the agent's timestamps: findings, policy, metrics).
+double UnixNow();
 
 }  // namespace nodehealth

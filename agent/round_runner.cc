@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "agent/probe_runner.h"
+#include "agent/report_support.h"
 #include "probes/finding_catalog.h"
 
 namespace nodehealth::agent {
@@ -18,16 +19,12 @@ struct Slot {
   ProbeResult result;
 };
 
-double WallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 ProbeResult StillRunning(const std::string& name, std::string message) {
   ProbeResult result;
   result.name = name;
   MarkUndecided(result, codes::kProbeTimeout, "node", std::move(message),
                 {{"probe " + name, "still running", "finished before its deadline"}});
-  result.finished_at = WallNow();
+  result.finished_at = UnixNow();
   return result;
 }
 
@@ -75,7 +72,7 @@ std::vector<ProbeResult> RoundRunner::Run(const std::vector<ScheduledProbe>& pro
       ProbeResult result = probe->Run(context);
       result.name = std::string(probe->info().name);
       result.duration = Clock::now() - start;
-      result.finished_at = WallNow();
+      result.finished_at = UnixNow();
       // Not busy before done: the scheduler reads Stuck() as soon as it sees `done`.
       busy->store(false);
       {

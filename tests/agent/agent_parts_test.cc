@@ -154,6 +154,7 @@ TEST(AgentSnapshotTest, PreCreatesCriticalXidCountersAndShowsTheDecision) {
   policy.decision.action = Action::kReboot;
   policy.decision.reasons.push_back({"gpu_xid", "gpu/0000:19:00.0", "XID 79", Action::kReboot});
   policy.decided_at = 1800000000;
+  policy.state.decided_at = policy.decided_at;  // as EvaluateDrainPolicy leaves them
   KernelLogView log;
   log.following = true;
   log.events[static_cast<std::size_t>(KernelEventKind::kXid)] = 2;
