@@ -288,6 +288,8 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
   ExpectProgressWithin(LongestTimeout(probes) + nodehealth::kProbeGrace + std::chrono::seconds(30));
   const double started = UnixNow();
   std::vector<ProbeResult> results = runner_.Run(probes, environment);
+  Expected<slurm::SlurmOutcomeSummary> slurm_outcome =
+      slurm::ReadSlurmOutcome(settings_.state_dir + "/" + slurm::kSlurmOutcomeFile);
   for (ProbeResult& result : results) {
     // Only the agent sees the counter move between rounds: link_downed growth is a flap too.
     if (result.name == "ib_ports") {
@@ -306,6 +308,8 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
     round_started_ = started;
     round_seconds_ = UnixNow() - started;
     counters_.stuck_probes = runner_.Stuck();
+    counters_.slurm_healthcheck.reset();
+    if (slurm_outcome) counters_.slurm_healthcheck = *slurm_outcome;
   }
   Reevaluate({}, /*round_ended=*/true);
 }

@@ -81,6 +81,20 @@ void AddAgentMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
     f.Add("nodehealth_probe_stuck", "1 while an abandoned run of the probe has not returned",
           {{"probe", probe}}, 0);
   }
+  if (const auto& slurm = c.slurm_healthcheck) {
+    f.Add("nodehealth_slurm_healthcheck_last_run_timestamp_seconds",
+          "when `nodehealth slurm-healthcheck` last ran on this node (Unix time)", {},
+          slurm->at_unix_seconds);
+    f.Add("nodehealth_slurm_healthcheck_success",
+          "0 when the last Slurm health check could not evaluate or act", {},
+          slurm->evaluated ? 1 : 0);
+    f.Add("nodehealth_slurm_drain_suppressed",
+          "1 when the last Slurm health check did not drain because of the blast-radius limit", {},
+          slurm->suppressed ? 1 : 0);
+    f.Add("nodehealth_slurm_healthcheck_action_info",
+          "the last Slurm health check's action (none, drain, update_reason, resume, suppressed)",
+          {{"action", slurm->action}}, 1);
+  }
   for (const std::string& probe : c.stuck_probes) {
     f.Add("nodehealth_probe_stuck", "1 while an abandoned run of the probe has not returned",
           {{"probe", probe}}, 1);

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 
 #include "agent/drain_policy.h"
 #include "agent/kernel_log_watch.h"
+#include "agent/slurm/slurm_healthcheck_command.h"
 #include "exporters/report.h"
 
 namespace nodehealth::agent {
@@ -37,6 +39,9 @@ struct AgentCounters {
   std::vector<std::string> stuck_probes;
   bool nvml_events_registered = false;
   std::map<std::pair<std::string, int>, uint64_t> nvml_xids;  // (bus id, XID) -> events
+  // The last `nodehealth slurm-healthcheck` run on this node (its status file in the state
+  // directory); absent where Slurm does not run it.
+  std::optional<slurm::SlurmOutcomeSummary> slurm_healthcheck;
 };
 
 // XIDs whose counter every GPU gets at zero, so that an alert on increase() sees the first one:

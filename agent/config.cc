@@ -131,6 +131,36 @@ void ReadDrain(const StrictTomlReader& r, const toml::table& table, const std::s
   }
 }
 
+void ReadSlurm(const StrictTomlReader& r, const toml::table& table, const std::string& prefix,
+               SlurmSettings& s) {
+  r.Walk(table, prefix,
+         {
+             {"scontrol", [&](auto& n, auto& k) { s.scontrol = r.String(n, k); }},
+             {"slurm_conf", [&](auto& n, auto& k) { s.slurm_conf = r.String(n, k); }},
+             {"agent_url", [&](auto& n, auto& k) { s.agent_url = r.String(n, k); }},
+             {"agent_timeout_seconds",
+              [&](auto& n, auto& k) { s.agent_timeout_seconds = r.Number(n, k, 0.1, 10); }},
+             {"fallback",
+              [&](auto& n, auto& k) {
+                s.fallback = r.String(n, k);
+                if (s.fallback != "check" && s.fallback != "none") {
+                  r.Fail(n, "\"" + k + "\" must be \"check\" or \"none\"");
+                }
+              }},
+             {"check_timeout_seconds",
+              [&](auto& n, auto& k) { s.check_timeout_seconds = r.Number(n, k, 1, 35); }},
+             {"max_drained_fraction",
+              [&](auto& n, auto& k) {
+                s.max_drained_fraction = r.Number(n, k, 0, 1);
+                if (s.max_drained_fraction <= 0) r.Fail(n, "\"" + k + "\" must be above 0");
+              }},
+             {"max_drained_nodes",
+              [&](auto& n, auto& k) {
+                s.max_drained_nodes = static_cast<int>(r.Integer(n, k, 0, 1000000));
+              }},
+         });
+}
+
 Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
   Config c;
   r.Walk(root, "",
@@ -141,6 +171,7 @@ Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
              {"state_dir", [&](auto& n, auto& k) { c.state_dir = r.String(n, k); }},
              {"agent", [&](auto& n, auto& k) { ReadAgent(r, r.Table(n, k), k, c.agent); }},
              {"drain", [&](auto& n, auto& k) { ReadDrain(r, r.Table(n, k), k, c.drain); }},
+             {"slurm", [&](auto& n, auto& k) { ReadSlurm(r, r.Table(n, k), k, c.slurm); }},
              {"mpi_allreduce",
               [&](auto& n, auto& k) {
                 r.Walk(r.Table(n, k), k, {{"ranks", [&](auto& m, auto& j) {

@@ -27,6 +27,15 @@
 //   action = "drain"                       # replaces the finding's action
 //   rounds = 5                             # failing runs in a row (1 .. 1000)
 //   sticky = true                          # held until reboot or a passing run
+//   [slurm]                                # `nodehealth slurm-healthcheck` (README "Slurm")
+//   scontrol = "/usr/bin/scontrol"         # default: /usr/bin, /usr/local/bin, /opt/slurm/bin
+//   slurm_conf = "/etc/slurm/slurm.conf"   # exported as SLURM_CONF to scontrol
+//   agent_url = "http://127.0.0.1:9840"    # default: from [agent] listen, on loopback
+//   agent_timeout_seconds = 5              # (0.1 .. 10)
+//   fallback = "check"                     # no agent answers: "check" (bounded) or "none"
+//   check_timeout_seconds = 30             # (1 .. 35)
+//   max_drained_fraction = 0.1             # blast radius, per partition (0 .. 1], >= 1 node
+//   max_drained_nodes = 0                  # 0: no count limit
 //   [drain.xid.31]                         # XID number 1 .. 1000
 //   count = 10                             # required (1 .. 100000)
 //   window_seconds = 3600                  # (1 .. 30 days; default 3600)
@@ -55,6 +64,19 @@ struct AgentSettings {
   std::optional<int> http_threads;
 };
 
+// [slurm]: the Slurm health check. Its time budget (agent + check + scontrol calls) must stay
+// inside the 60 s Slurm gives a HealthCheckProgram, hence the ranges.
+struct SlurmSettings {
+  std::optional<std::string> scontrol;
+  std::optional<std::string> slurm_conf;
+  std::optional<std::string> agent_url;
+  double agent_timeout_seconds = 5;
+  std::string fallback = "check";  // "check" or "none"
+  double check_timeout_seconds = 30;
+  double max_drained_fraction = 0.1;
+  int max_drained_nodes = 0;
+};
+
 struct Config {
   std::string path;  // empty when no file was read
   std::optional<std::string> profile;
@@ -68,6 +90,7 @@ struct Config {
   std::map<std::string, Action> action_overrides;
   AgentSettings agent;
   agent::DrainPolicyConfig drain;
+  SlurmSettings slurm;
 };
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/nodehealth/nodehealth.toml";

@@ -1,6 +1,7 @@
 // nodehealth: wiring only. Parses the command line, runs a command, and exits with the contract's
 // status (0 no drain, 1 drain recommended, 2 could not evaluate).
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -13,6 +14,7 @@
 #include "agent/agent.h"
 #include "agent/check_command.h"
 #include "agent/probes_command.h"
+#include "agent/slurm/slurm_healthcheck_command.h"
 #include "agent/topology_command.h"
 #include "probes/topology/topology_discovery.h"
 
@@ -25,13 +27,20 @@ namespace {
 // Last line of defence for "the process ends within --timeout + 5 s": if anything (a write to a
 // stuck pipe, a probe that ignored its deadline) keeps the process alive past that, end it.
 // Exit 1 because a node that cannot finish its own health check is not fit for jobs.
-void StartHardDeadline(double seconds) {
-  std::thread([seconds] {
+void StartHardDeadline(double seconds, const char* message, int exit_code) {
+  std::thread([seconds, message, exit_code] {
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    std::fputs("nodehealth: run exceeded --timeout + 4 s; exiting\n", stderr);
-    std::_Exit(1);
+    std::fputs(message, stderr);
+    std::_Exit(exit_code);
   }).detach();
 }
+
+void StartCheckDeadline(double seconds) {
+  StartHardDeadline(seconds, "nodehealth: run exceeded --timeout + 4 s; exiting\n", 1);
+}
+
+// Slurm kills a HealthCheckProgram after 60 s; ending first keeps the log line ours.
+constexpr double kSlurmHealthcheckSeconds = 55;
 
 void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
   command->add_option("--profile", o.profile, "Profile FILE, shipped NAME, auto or none")
@@ -116,6 +125,27 @@ int main(int argc, char** argv) {
       topology->add_subcommand("save", "Write the topology fingerprint to FILE as the baseline");
   topology_save->add_option("FILE", topology_options.save_path, "Baseline file")->required();
 
+  nodehealth::slurm::SlurmHealthcheckOptions slurm_options;
+  CLI::App* slurm = app.add_subcommand(
+      "slurm-healthcheck",
+      "Slurm's HealthCheckProgram: drain or resume this node from the agent's decision");
+  slurm->add_option("--config", slurm_options.check.config, "Settings file ([slurm] section)")
+      ->type_name("FILE");
+  slurm->add_option("--node", slurm_options.node, "Slurm node name (default $SLURMD_NODENAME)");
+  slurm->add_option("--state-dir", slurm_options.state_dir, "Where slurm-healthcheck.json goes")
+      ->type_name("DIR");
+  slurm->add_flag("--dry-run", slurm_options.dry_run, "Decide and report; change nothing");
+  slurm->add_flag("--idle-check", slurm_options.idle_check,
+                  "Exit 0 when Slurm has no job on this node, 1 when busy; change nothing");
+  slurm->add_option("--profile", slurm_options.check.profile, "Fallback check: profile")
+      ->type_name("FILE|NAME|auto");
+  slurm->add_option("--sysroot", slurm_options.check.sysroot, "Fallback check: root directory")
+      ->type_name("DIR");
+  slurm->add_option("--nvml-library", slurm_options.check.nvml_library, "Fallback check: NVML")
+      ->type_name("PATH");
+  slurm->add_option("--topology-xml", slurm_options.check.topology_xml, "Fallback check: hwloc XML")
+      ->type_name("FILE");
+
   std::string probes_format;
   CLI::App* probes = app.add_subcommand("probes", "List the probes and the finding codes");
   probes->add_option("--format", probes_format, "table or json")
@@ -143,6 +173,22 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
     return nodehealth::agent::RunAgent(agent_options, std::cerr);
   }
+  if (slurm->parsed()) {
+    // Slurm discards a health check's output: syslog (the journal) is where operators look; the
+    // one-line summary still goes to stdout for people running it by hand.
+    logger->sinks() = {std::make_shared<spdlog::sinks::syslog_sink_mt>(
+        "nodehealth-slurm", LOG_PID, LOG_DAEMON, /*enable_formatting=*/false)};
+    spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
+    StartHardDeadline(kSlurmHealthcheckSeconds,
+                      "nodehealth slurm-healthcheck: still running after 55 s; exiting\n", 2);
+    nodehealth::topo::PrepareHwlocEnvironment(slurm_options.check.sysroot);
+    const nodehealth::slurm::SlurmHealthcheckResult result =
+        nodehealth::slurm::RunSlurmHealthcheck(slurm_options, std::cout);
+    std::cout.flush();
+    std::cerr.flush();
+    if (result.must_exit_immediately) std::_Exit(result.exit_code);
+    return result.exit_code;
+  }
   if (topology->parsed()) {
     nodehealth::topo::PrepareHwlocEnvironment(topology_options.sysroot);
     return nodehealth::RunTopologyCommand(topology_options, std::cout, std::cerr);
@@ -153,7 +199,7 @@ int main(int argc, char** argv) {
   nodehealth::topo::PrepareHwlocEnvironment(options.sysroot);
   nodehealth::CheckOptions run_options = options;
   run_options.timeout_given = burnin->parsed() ? burnin->count("--timeout") > 0 : true;
-  run_options.arm_hard_deadline = StartHardDeadline;
+  run_options.arm_hard_deadline = StartCheckDeadline;
   const nodehealth::CheckResult result = nodehealth::RunCheck(run_options, std::cout, std::cerr);
   if (result.must_exit_immediately) {
     // A probe thread or NVML call is still running and holds references into RunCheck's frame:

@@ -1,6 +1,6 @@
-// A minimal blocking HTTP/1.1 client for end-to-end tests of loopback servers (the agent's
-// /metrics, /report, /healthz; Prometheus's API): plain TCP, no TLS, no compression (it never
-// sends Accept-Encoding), Content-Length and chunked bodies.
+// HTTP helpers for end-to-end tests of loopback servers (the agent's /metrics, /report, /healthz;
+// Prometheus's API), on top of platform/http_client.h: slow clients, free ports, waiting for a
+// server to answer.
 //
 // `host_port` is "HOST:PORT" ("127.0.0.1:9400", "localhost:9400", "[::1]:9400").
 // Ownership: no state; ConnectSlowClient hands its socket to the caller.
@@ -14,28 +14,14 @@
 #include <string>
 #include <string_view>
 
+#include "probes/platform/http_client.h"
+
 namespace nodehealth::testing {
 
-struct HttpResponse {
-  int status = 0;                              // 0: no status line received
-  std::map<std::string, std::string> headers;  // names lower-case; a repeated one joined by ", "
-  std::string body;                            // de-chunked
-  std::string error;                           // empty on success
-  bool timed_out = false;                      // the timeout ended the exchange
-  std::string raw;                             // every byte received
-  bool ok() const { return error.empty(); }
-};
-
-// GET `path` (with its query string) with Connection: close; reads the response to its end.
-HttpResponse HttpGet(const std::string& host_port, const std::string& path,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5),
-                     const std::map<std::string, std::string>& extra_headers = {});
-
-// Sends `raw_request` as is and reads until the server closes or the timeout; parses a response
-// when there is one (`raw` has the bytes either way). A peer that resets the connection after
-// answering is not an error.
-HttpResponse HttpRaw(const std::string& host_port, const std::string& raw_request,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// The client itself lives in the platform layer (the agent's Slurm health check uses it too).
+using platform::HttpGet;
+using platform::HttpRaw;
+using platform::HttpResponse;
 
 // Opens a connection, sends `initial_bytes` (may be empty, or a partial request) and returns the
 // socket, which the caller keeps open (a slow client) and closes; -1 when it cannot connect.

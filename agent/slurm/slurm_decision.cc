@@ -1,0 +1,234 @@
+#include "agent/slurm/slurm_decision.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "probes/all_probes.h"
+#include "probes/finding_catalog.h"
+
+namespace nodehealth::slurm {
+namespace {
+
+constexpr std::string_view kPrefix = "nodehealth: ";
+
+// Probes whose names are reported by `code`; every probe of the report for the codes any probe
+// may raise (probe_timeout, probe_error) or a code no probe declares.
+std::set<std::string> OwningProbes(const HealthView& view, std::string_view code) {
+  std::set<std::string> owners;
+  if (code != codes::kProbeTimeout && code != codes::kProbeError) {
+    for (const auto& probe : AllProbes()) {
+      const auto& declared = probe->info().codes;
+      if (std::find(declared.begin(), declared.end(), code) != declared.end()) {
+        owners.emplace(probe->info().name);
+      }
+    }
+  }
+  if (owners.empty()) {
+    for (const auto& [name, outcome] : view.probes) owners.insert(name);
+  }
+  return owners;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+}  // namespace
+
+std::string_view ToString(SlurmActionKind kind) {
+  switch (kind) {
+    case SlurmActionKind::kNone:
+      return "none";
+    case SlurmActionKind::kDrain:
+      return "drain";
+    case SlurmActionKind::kUpdateReason:
+      return "update_reason";
+    case SlurmActionKind::kResume:
+      return "resume";
+    case SlurmActionKind::kSuppressed:
+      return "suppressed";
+  }
+  return "none";
+}
+
+std::string DrainReasonText(const HealthView& view) {
+  if (view.reasons.empty()) return "";
+  // max_element keeps the first of equals: the report's order among reasons of one action.
+  const auto top = std::max_element(
+      view.reasons.begin(), view.reasons.end(),
+      [](const HealthReason& a, const HealthReason& b) { return a.action <= b.action; });
+  std::string text = std::string(kPrefix) + top->code + " " + top->entity;
+  if (view.reasons.size() > 1) text += " (+" + std::to_string(view.reasons.size() - 1) + " more)";
+  return text;
+}
+
+std::optional<NodehealthReason> ParseNodehealthReason(std::string_view reason) {
+  if (!reason.starts_with(kPrefix)) return std::nullopt;
+  reason.remove_prefix(kPrefix.size());
+  const std::size_t space = reason.find(' ');
+  NodehealthReason parsed;
+  parsed.code = std::string(reason.substr(0, space));
+  if (space != std::string_view::npos) {
+    const std::string_view rest = reason.substr(space + 1);
+    parsed.entity = std::string(rest.substr(0, rest.find(' ')));
+  }
+  if (parsed.code.empty()) return std::nullopt;
+  return parsed;
+}
+
+bool FailedProbePassesAgain(const HealthView& view, const NodehealthReason& failed,
+                            std::string& why) {
+  for (const auto& [name, outcome] : view.probes) {
+    for (const HealthReason& finding : outcome.findings) {
+      if (finding.code == failed.code && finding.entity == failed.entity) {
+        why = name + " still reports " + failed.code + " " + failed.entity;
+        return false;
+      }
+    }
+  }
+  std::vector<std::string> passed;
+  std::vector<std::string> not_passed;
+  std::vector<std::string> absent;
+  for (const std::string& owner : OwningProbes(view, failed.code)) {
+    const auto it = view.probes.find(owner);
+    if (it == view.probes.end()) {
+      absent.push_back(owner);
+    } else if (it->second.verdict == "pass" ) {
+      passed.push_back(owner);
+    } else if (it->second.verdict != "skip") {
+      not_passed.push_back(owner + " (" + it->second.verdict + ")");
+    }
+  }
+  if (!not_passed.empty()) {
+    why = "waiting for " + Join(not_passed) + " to pass again";
+    return false;
+  }
+  if (passed.empty()) {
+    why = "no run of " + Join(absent.empty() ? std::vector<std::string>{"its probe"} : absent) +
+          " has passed yet";
+    return false;
+  }
+  why = Join(passed) + " passed again";
+  return true;
+}
+
+HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& policy) {
+  // The action the agent's policy drains `finding` with on its first failing run, after
+  // [drain.codes.<code>] (action and rounds); nullopt when it would not drain on one run.
+  const auto first_run_action = [&](const HealthReason& finding) -> std::optional<Action> {
+    const auto rule = policy.codes.find(finding.code);
+    const agent::CodeRule* code_rule = rule == policy.codes.end() ? nullptr : &rule->second;
+    const Action action = finding.action;
+    const int rounds = code_rule && code_rule->rounds
+                           ? *code_rule->rounds
+                           : (agent::IsNoisyByDefault(finding.code) ? policy.noisy_rounds : 1);
+    if (!ImpliesDrain(action) || rounds > 1) return std::nullopt;
+    return action;
+  };
+  HealthView out = view;
+  out.reasons.clear();
+  std::set<std::pair<std::string, std::string>> listed;  // (code, entity)
+  for (const HealthReason& reason : view.reasons) {
+    const std::optional<Action> action = first_run_action(reason);
+    if (!action) continue;
+    out.reasons.push_back(reason);
+    out.reasons.back().action = *action;
+    listed.emplace(reason.code, reason.entity);
+  }
+  // Findings the report did not list as reasons (their action does not drain) but that a
+  // [drain.codes.<code>] action makes drain, as the agent would.
+  for (const auto& [name, outcome] : view.probes) {
+    for (const HealthReason& finding : outcome.findings) {
+      const auto rule = policy.codes.find(finding.code);
+      if (rule == policy.codes.end() || !rule->second.action) continue;
+      const std::optional<Action> action = first_run_action(finding);
+      if (!action || !listed.emplace(finding.code, finding.entity).second) continue;
+      out.reasons.push_back(finding);
+      out.reasons.back().action = *action;
+    }
+  }
+  // Most severe first, as the report orders them (an override may have changed an action).
+  std::stable_sort(
+      out.reasons.begin(), out.reasons.end(),
+      [](const HealthReason& a, const HealthReason& b) { return a.action > b.action; });
+  out.drain_recommended = !out.reasons.empty();
+  return out;
+}
+
+SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view) {
+  SlurmDecision d;
+  if (std::string why = WhyNotActionable(node.state); !why.empty()) {
+    d.why = why + ": no action";
+    return d;
+  }
+  const bool ours = IsNodehealthReason(node.reason);
+  const bool drained = IsDrained(node.state);
+  if (!ours && (drained || !node.reason.empty())) {
+    d.why = "reason \"" + node.reason + "\" was not set by nodehealth: left as is";
+    return d;
+  }
+  if (view.drain_recommended) {
+    d.reason = DrainReasonText(view);
+    if (drained && node.reason == d.reason) {
+      d.why = "already drained: " + d.reason;
+    } else if (drained) {
+      d.kind = SlurmActionKind::kUpdateReason;
+      d.why = "drained by nodehealth for \"" + node.reason + "\"; now " + d.reason;
+    } else {
+      d.kind = SlurmActionKind::kDrain;
+      d.why = "drain recommended: " + d.reason;
+    }
+    return d;
+  }
+  if (!drained) {
+    d.why = "healthy";
+    return d;
+  }
+  if (false) {
+    d.why = "drained by nodehealth (\"" + node.reason +
+            "\"); only the agent can tell that the fault is gone: not resumed";
+    return d;
+  }
+  const std::optional<NodehealthReason> failed = ParseNodehealthReason(node.reason);
+  std::string why;
+  if (!failed) {
+    d.why = "cannot read the code in \"" + node.reason + "\": not resumed";
+  } else if (!FailedProbePassesAgain(view, *failed, why)) {
+    d.why = "drained by nodehealth (\"" + node.reason + "\"): " + why;
+  } else {
+    d.kind = SlurmActionKind::kResume;
+    d.why = failed->code + " " + failed->entity + " is gone: " + why;
+  }
+  return d;
+}
+
+std::optional<PartitionLoad> BlastRadius(const std::vector<SlurmNode>& all, const SlurmNode& node,
+                                         const BlastRadiusLimits& limits) {
+  for (const std::string& partition : node.partitions) {
+    PartitionLoad load;
+    load.partition = partition;
+    for (const SlurmNode& other : all) {
+      if (std::find(other.partitions.begin(), other.partitions.end(), partition) ==
+          other.partitions.end()) {
+        continue;
+      }
+      ++load.nodes;
+      if (IsNodehealthReason(other.reason) &&
+          (IsDrained(other.state) || other.state.base == "DOWN")) {
+        ++load.drained_by_nodehealth;
+      }
+    }
+    // At least one node: a small partition must still be able to drain its one bad node.
+    load.limit =
+        std::max(1, static_cast<int>(std::floor(limits.max_drained_fraction * load.nodes + 1e-9)));
+    if (limits.max_drained_nodes > 0) load.limit = std::min(load.limit, limits.max_drained_nodes);
+    if (load.drained_by_nodehealth >= load.limit) return load;
+  }
+  return std::nullopt;
+}
+
+}  // namespace nodehealth::slurm

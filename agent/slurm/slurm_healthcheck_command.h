@@ -1,0 +1,64 @@
+// `nodehealth slurm-healthcheck`: Slurm's HealthCheckProgram (CONTRACT.md "Slurm").
+//
+// Slurm runs it as root, with only SLURMD_NODENAME in the environment and no PATH, and kills it
+// after 60 s. It asks the running agent (GET /healthz, then /report) for the drain decision; when
+// no agent answers it runs a bounded passive `check` (unless [slurm] fallback = "none"), reads the
+// node's state with scontrol, and drains, updates, resumes or leaves the node as
+// slurm_decision.h decides. A new drain that would exceed the blast-radius limit is suppressed.
+// Every run logs one line to syslog and stderr and writes `<state_dir>/slurm-healthcheck.json`
+// (schema nodehealth-slurm-healthcheck/1, atomically), which the agent exports as metrics.
+//
+// `--idle-check` only answers whether Slurm has no job on the node (for the deep-check timer's
+// ExecCondition=): exit 0 idle, 1 busy, 2 cannot tell; it never changes anything.
+//
+// Exit status: 0 the node is fit (nothing to do, or resumed); 1 a drain is recommended (drained,
+// already drained, left alone because of a foreign reason or state, or suppressed); 2 could not
+// evaluate (bad config, no scontrol, Slurm not answering, no agent and no fallback). Slurm only
+// logs the status; the action is the scontrol update.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "agent/check_command.h"
+#include "probes/util/expected.h"
+
+namespace nodehealth::slurm {
+
+struct SlurmHealthcheckOptions {
+  // --config, --profile, --sysroot, --nvml-library, --topology-xml: for the fallback check.
+  CheckOptions check;
+  std::optional<std::string> node;       // --node; else $SLURMD_NODENAME; else the short hostname
+  std::optional<std::string> state_dir;  // --state-dir; else config, $STATE_DIRECTORY, default
+  bool dry_run = false;                  // decide and report, but never call scontrol update
+  bool idle_check = false;
+};
+
+struct SlurmHealthcheckResult {
+  int exit_code = 0;
+  bool must_exit_immediately = false;  // the fallback check left a probe thread behind
+};
+
+SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& options,
+                                           std::ostream& out);
+
+// The last run as the agent exports it (README "Slurm" metrics), read back from the status file.
+struct SlurmOutcomeSummary {
+  double at_unix_seconds = 0;
+  std::string action;  // none, drain, update_reason, resume, suppressed
+  bool suppressed = false;
+  bool evaluated = false;  // false when the run could not evaluate (exit 2)
+};
+
+inline constexpr const char* kSlurmOutcomeFile = "slurm-healthcheck.json";
+
+// A missing file (the node does not run Slurm's health check) or one of another schema is an
+// Error; so is anything unreadable.
+Expected<SlurmOutcomeSummary> ReadSlurmOutcome(const std::string& path);
+
+// The agent's address for `listen` ("0.0.0.0:9840" -> "127.0.0.1:9840", "[::]:9840" ->
+// "[::1]:9840") or for an agent_url ("http://HOST:PORT[/]" -> "HOST:PORT").
+std::string AgentHostPort(const std::string& listen_or_url);
+
+}  // namespace nodehealth::slurm
