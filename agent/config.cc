@@ -148,7 +148,7 @@ void ReadSlurm(const StrictTomlReader& r, const toml::table& table, const std::s
                 }
               }},
              {"check_timeout_seconds",
-              [&](auto& n, auto& k) { s.check_timeout_seconds = r.Number(n, k, 1, 35); }},
+              [&](auto& n, auto& k) { s.check_timeout_seconds = r.Number(n, k, 1, 30); }},
              {"max_drained_fraction",
               [&](auto& n, auto& k) {
                 s.max_drained_fraction = r.Number(n, k, 0, 1);

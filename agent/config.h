@@ -33,7 +33,7 @@
 //   agent_url = "http://127.0.0.1:9840"    # default: from [agent] listen, on loopback
 //   agent_timeout_seconds = 5              # (0.1 .. 10)
 //   fallback = "check"                     # no agent answers: "check" (bounded) or "none"
-//   check_timeout_seconds = 30             # (1 .. 35)
+//   check_timeout_seconds = 30             # (1 .. 30)
 //   max_drained_fraction = 0.1             # blast radius, per partition (0 .. 1], >= 1 node
 //   max_drained_nodes = 0                  # 0: no count limit
 //   [drain.xid.31]                         # XID number 1 .. 1000

@@ -5,11 +5,15 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "agent/agent.h"
 #include "agent/check_command.h"
@@ -41,6 +45,7 @@ void StartCheckDeadline(double seconds) {
 
 // Slurm kills a HealthCheckProgram after 60 s; ending first keeps the log line ours.
 constexpr double kSlurmHealthcheckSeconds = 55;
+constexpr std::string_view kSlurmHealthcheckLink = "nodehealth-slurm-healthcheck";
 
 void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
   command->add_option("--profile", o.profile, "Profile FILE, shipped NAME, auto or none")
@@ -152,7 +157,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json"}));
 
   try {
-    app.parse(argc, argv);
+    // slurm.conf's HealthCheckProgram is a path without arguments: installed as the link
+    // nodehealth-slurm-healthcheck, the binary runs that subcommand.
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const std::string_view invoked = argv[0];
+    if (invoked.substr(invoked.rfind('/') + 1) == kSlurmHealthcheckLink) {
+      args.insert(args.begin(), "slurm-healthcheck");
+    }
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

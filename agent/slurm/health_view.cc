@@ -56,7 +56,7 @@ Expected<HealthView> ParseHealthReport(std::string_view text, HealthView::Source
     if (!reason) return reason.error();
     view.reasons.push_back(std::move(*reason));
   }
-  if (false) {
+  if (view.drain_recommended && view.reasons.empty()) {
     return MakeError("report: drain recommended without a reason");
   }
 

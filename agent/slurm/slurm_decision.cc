@@ -60,7 +60,7 @@ std::string DrainReasonText(const HealthView& view) {
   // max_element keeps the first of equals: the report's order among reasons of one action.
   const auto top = std::max_element(
       view.reasons.begin(), view.reasons.end(),
-      [](const HealthReason& a, const HealthReason& b) { return a.action <= b.action; });
+      [](const HealthReason& a, const HealthReason& b) { return a.action < b.action; });
   std::string text = std::string(kPrefix) + top->code + " " + top->entity;
   if (view.reasons.size() > 1) text += " (+" + std::to_string(view.reasons.size() - 1) + " more)";
   return text;
@@ -97,7 +97,7 @@ bool FailedProbePassesAgain(const HealthView& view, const NodehealthReason& fail
     const auto it = view.probes.find(owner);
     if (it == view.probes.end()) {
       absent.push_back(owner);
-    } else if (it->second.verdict == "pass" ) {
+    } else if (it->second.verdict == "pass" || it->second.verdict == "warn") {
       passed.push_back(owner);
     } else if (it->second.verdict != "skip") {
       not_passed.push_back(owner + " (" + it->second.verdict + ")");
@@ -122,7 +122,7 @@ HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& po
   const auto first_run_action = [&](const HealthReason& finding) -> std::optional<Action> {
     const auto rule = policy.codes.find(finding.code);
     const agent::CodeRule* code_rule = rule == policy.codes.end() ? nullptr : &rule->second;
-    const Action action = finding.action;
+    const Action action = code_rule && code_rule->action ? *code_rule->action : finding.action;
     const int rounds = code_rule && code_rule->rounds
                            ? *code_rule->rounds
                            : (agent::IsNoisyByDefault(finding.code) ? policy.noisy_rounds : 1);
@@ -173,8 +173,12 @@ SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view) {
   }
   if (view.drain_recommended) {
     d.reason = DrainReasonText(view);
-    if (drained && node.reason == d.reason) {
-      d.why = "already drained: " + d.reason;
+    // Same top reason: leave it, so the reason keeps the time of the drain (only a changed
+    // "(+N more)" count would differ).
+    const std::optional<NodehealthReason> held = ParseNodehealthReason(node.reason);
+    const std::optional<NodehealthReason> top = ParseNodehealthReason(d.reason);
+    if (drained && held && top && held->code == top->code && held->entity == top->entity) {
+      d.why = "already drained: " + node.reason;
     } else if (drained) {
       d.kind = SlurmActionKind::kUpdateReason;
       d.why = "drained by nodehealth for \"" + node.reason + "\"; now " + d.reason;
@@ -188,7 +192,7 @@ SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view) {
     d.why = "healthy";
     return d;
   }
-  if (false) {
+  if (view.source == HealthView::Source::kCheck) {
     d.why = "drained by nodehealth (\"" + node.reason +
             "\"); only the agent can tell that the fault is gone: not resumed";
     return d;
@@ -217,7 +221,7 @@ std::optional<PartitionLoad> BlastRadius(const std::vector<SlurmNode>& all, cons
         continue;
       }
       ++load.nodes;
-      if (IsNodehealthReason(other.reason) &&
+      if (other.name != node.name && IsNodehealthReason(other.reason) &&
           (IsDrained(other.state) || other.state.base == "DOWN")) {
         ++load.drained_by_nodehealth;
       }

@@ -25,7 +25,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr std::string_view kOutcomeSchema = "nodehealth-slurm-healthcheck/1";
-constexpr milliseconds kScontrolTimeout{5000};
+constexpr milliseconds kScontrolTimeout{4000};
 
 // What one run saw and did: the status file, the log line and the exit status.
 struct Outcome {
@@ -254,7 +254,7 @@ std::string AgentHostPort(const std::string& listen_or_url) {
   if (s.starts_with("http://")) s = s.substr(7);
   if (const std::size_t slash = s.find('/'); slash != std::string::npos) s.resize(slash);
   if (s.starts_with("0.0.0.0:")) return "127.0.0.1:" + s.substr(8);
-  
+  if (s.starts_with("[::]:")) return "[::1]:" + s.substr(5);
   if (s.starts_with(":")) return "127.0.0.1" + s;
   return s;
 }
@@ -289,7 +289,7 @@ SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& option
     o.error = "no node name (SLURMD_NODENAME, --node or the host name)";
     o.exit_code = 2;
   }
-  if (options.idle_check && o.error.empty()) {
+  if (options.idle_check) {
     // Only answers; the status file is the health check's, which this run is not.
     if (!o.error.empty()) {
       out << "nodehealth slurm-healthcheck --idle-check: " << o.error << "\n";

@@ -124,7 +124,7 @@ Expected<SlurmNode> ParseSlurmNodeLine(std::string_view line) {
       if (at != std::string_view::npos) {
         node.reason_user = std::string(stamp.substr(0, at));
         node.reason_time = std::string(stamp.substr(at + 1));
-        
+        reason = reason.substr(0, open);
       }
     }
     if (reason != "(null)") node.reason = std::string(reason);

@@ -168,6 +168,115 @@ TEST(ConfigTest, AgentAndDrainErrors) {
   }
 }
 
+TEST(ConfigTest, ReadsSlurmKeys) {
+  Expected<Config> c = ParseConfig(R"(
+[slurm]
+scontrol = "/opt/slurm/bin/scontrol"
+slurm_conf = "/etc/slurm/slurm.conf"
+agent_url = "http://127.0.0.1:9841"
+agent_timeout_seconds = 2.5
+fallback = "none"
+check_timeout_seconds = 20
+max_drained_fraction = 0.25
+max_drained_nodes = 4
+)",
+                                   "nodehealth.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->slurm.scontrol, "/opt/slurm/bin/scontrol");
+  EXPECT_EQ(c->slurm.slurm_conf, "/etc/slurm/slurm.conf");
+  EXPECT_EQ(c->slurm.agent_url, "http://127.0.0.1:9841");
+  EXPECT_EQ(c->slurm.agent_timeout_seconds, 2.5);
+  EXPECT_EQ(c->slurm.fallback, "none");
+  EXPECT_EQ(c->slurm.check_timeout_seconds, 20);
+  EXPECT_EQ(c->slurm.max_drained_fraction, 0.25);
+  EXPECT_EQ(c->slurm.max_drained_nodes, 4);
+}
+
+TEST(ConfigTest, SlurmDefaultsAndLimits) {
+  Expected<Config> c = ParseConfig("", "nodehealth.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->slurm.scontrol);
+  EXPECT_FALSE(c->slurm.slurm_conf);
+  EXPECT_FALSE(c->slurm.agent_url);
+  EXPECT_EQ(c->slurm.agent_timeout_seconds, 5);
+  EXPECT_EQ(c->slurm.fallback, "check");
+  EXPECT_EQ(c->slurm.check_timeout_seconds, 30);
+  EXPECT_EQ(c->slurm.max_drained_fraction, 0.1);
+  EXPECT_EQ(c->slurm.max_drained_nodes, 0);
+
+  // The ends of every range are allowed; an integer works where a number is expected.
+  Expected<Config> edges = ParseConfig(R"(
+[slurm]
+agent_timeout_seconds = 0.1
+fallback = "check"
+check_timeout_seconds = 30
+max_drained_fraction = 1
+max_drained_nodes = 0
+)",
+                                       "nodehealth.toml");
+  ASSERT_TRUE(edges.ok()) << edges.error().message;
+  EXPECT_EQ(edges->slurm.agent_timeout_seconds, 0.1);
+  EXPECT_EQ(edges->slurm.fallback, "check");
+  EXPECT_EQ(edges->slurm.check_timeout_seconds, 30);
+  EXPECT_EQ(edges->slurm.max_drained_fraction, 1.0);
+  EXPECT_EQ(edges->slurm.max_drained_nodes, 0);
+
+  Expected<Config> other_edges = ParseConfig(
+      "[slurm]\nagent_timeout_seconds = 10\ncheck_timeout_seconds = 1\n"
+      "max_drained_fraction = 0.001\nmax_drained_nodes = 1000000\n",
+      "nodehealth.toml");
+  ASSERT_TRUE(other_edges.ok()) << other_edges.error().message;
+  EXPECT_EQ(other_edges->slurm.agent_timeout_seconds, 10);
+  EXPECT_EQ(other_edges->slurm.check_timeout_seconds, 1);
+  EXPECT_EQ(other_edges->slurm.max_drained_fraction, 0.001);
+  EXPECT_EQ(other_edges->slurm.max_drained_nodes, 1000000);
+}
+
+TEST(ConfigTest, SlurmErrors) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[slurm]\nfallback = \"maybe\"\n",
+       "c.toml:2: \"slurm.fallback\" must be \"check\" or \"none\""},
+      {"[slurm]\nfallback = \"\"\n", "c.toml:2: \"slurm.fallback\" must be \"check\" or \"none\""},
+      {"[slurm]\nfallback = false\n", "c.toml:2: \"slurm.fallback\" must be a string"},
+      {"[slurm]\nmax_drained_fraction = 0\n",
+       "c.toml:2: \"slurm.max_drained_fraction\" must be above 0"},
+      {"[slurm]\nmax_drained_fraction = 0.0\n",
+       "c.toml:2: \"slurm.max_drained_fraction\" must be above 0"},
+      {"[slurm]\nmax_drained_fraction = 1.5\n",
+       "c.toml:2: \"slurm.max_drained_fraction\" = 1.5 is outside 0..1"},
+      {"[slurm]\nmax_drained_fraction = -0.1\n",
+       "c.toml:2: \"slurm.max_drained_fraction\" = -0.1 is outside 0..1"},
+      {"[slurm]\nmax_drained_fraction = \"10%\"\n",
+       "c.toml:2: \"slurm.max_drained_fraction\" must be a number"},
+      {"[slurm]\ncheck_timeout_seconds = 50\n",
+       "c.toml:2: \"slurm.check_timeout_seconds\" = 50 is outside 1..30"},
+      {"[slurm]\ncheck_timeout_seconds = 0.5\n",
+       "c.toml:2: \"slurm.check_timeout_seconds\" = 0.5 is outside 1..30"},
+      {"[slurm]\nagent_timeout_seconds = 0\n",
+       "c.toml:2: \"slurm.agent_timeout_seconds\" = 0 is outside 0.1..10"},
+      {"[slurm]\nagent_timeout_seconds = 11\n",
+       "c.toml:2: \"slurm.agent_timeout_seconds\" = 11 is outside 0.1..10"},
+      {"[slurm]\nmax_drained_nodes = -1\n",
+       "c.toml:2: \"slurm.max_drained_nodes\" = -1 is outside 0..1000000"},
+      {"[slurm]\nmax_drained_nodes = 2.0\n",
+       "c.toml:2: \"slurm.max_drained_nodes\" must be an integer"},
+      {"[slurm]\nscontrol = 1\n", "c.toml:2: \"slurm.scontrol\" must be a string"},
+      {"[slurm]\nslurm_conf = [\"/etc/slurm/slurm.conf\"]\n",
+       "c.toml:2: \"slurm.slurm_conf\" must be a string"},
+      {"[slurm]\nagent_url = 9840\n", "c.toml:2: \"slurm.agent_url\" must be a string"},
+      {"[slurm]\nretries = 2\n", "c.toml:2: unknown key \"slurm.retries\""},
+      {"[slurm]\nmax_drained_fraction = 0.1\nmax_drained = 3\n",
+       "c.toml:3: unknown key \"slurm.max_drained\""},
+      {"slurm = \"on\"\n", "c.toml:1: \"slurm\" must be a table ([slurm])"},
+      {"[agent.slurm]\nfallback = \"none\"\n", "c.toml:1: unknown key \"agent.slurm\""},
+  };
+  for (const auto& [text, error] : cases) {
+    Expected<Config> c = ParseConfig(text, "c.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.error().message, error) << text;
+  }
+}
+
 TEST(ConfigTest, MissingDefaultFileIsFineMissingExplicitFileIsNot) {
   EXPECT_TRUE(LoadConfig("/nonexistent/nodehealth.toml", /*optional=*/true).ok());
   Expected<Config> explicit_missing = LoadConfig("/nonexistent/nodehealth.toml", false);

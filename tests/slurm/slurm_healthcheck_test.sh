@@ -21,13 +21,16 @@ fail() {
   exit 1
 }
 
-# The Slurm health check wrapper: slurm.conf's HealthCheckProgram takes no arguments. It does
-# nothing until step 7 creates the flag, so slurmd's periodic runs do not race the direct ones.
+# slurm.conf's HealthCheckProgram: as installed it is the link nodehealth-slurm-healthcheck (the
+# binary runs the subcommand under that name) reading /etc/nodehealth; here a wrapper runs the
+# binary under that name with the test's config. It does nothing until step 7 creates the flag,
+# so slurmd's periodic runs do not race the direct ones.
 cat > "$dir/healthcheck.sh" <<WRAPPER
-#!/bin/sh
+#!/bin/bash
 [ -e "$dir/healthcheck-enabled" ] || exit 0
 env > "$dir/healthcheck.env"
-exec "$nodehealth" slurm-healthcheck --config "$dir/nodehealth.toml" --state-dir "$dir/agent-state"
+exec -a nodehealth-slurm-healthcheck "$nodehealth" --config "$dir/nodehealth.toml" \
+  --state-dir "$dir/agent-state"
 WRAPPER
 chmod 755 "$dir/healthcheck.sh"
 # SlurmdTimeout=6: slurmctld pings every 2 s, so a resumed node answers again within seconds.
