@@ -19,7 +19,7 @@
 //   jitter = 0.1                           # +- fraction of the interval (0 .. 0.5)
 //   active_probes = ["rdma_loopback"]      # active probes the agent runs on a schedule
 //   active_interval_seconds = 86400        # (60 .. 30 days)
-//   http_threads = 2                       # (1 .. 64)
+//   http_threads = 4                       # (1 .. 64)
 //   [drain]
 //   noisy_rounds = 3                       # failing runs before a noisy code drains (1 .. 1000)
 //   history_seconds = 604800               # XID history kept (60 .. 366 days, >= every window)

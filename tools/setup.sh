@@ -34,6 +34,14 @@ build_packages=(cmake ninja-build g++ pkg-config
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
                libfuzzer-14-dev time perftest bzip2 slurmctld slurmd slurm-client munge mbw
                prometheus prometheus-node-exporter)
+# The Debian package (cmake/NodehealthPackaging.cmake, tests/package/): dpkg-dev for
+# dpkg-shlibdeps, which computes the package's library Depends, and file, with which CPack finds
+# the ELF files to hand it; debootstrap for the clean Debian 12 root the package is installed on;
+# jq to read nodehealth's JSON report there.
+test_packages+=(dpkg-dev file debootstrap jq)
+# The units' tests (systemd/units_test.sh): systemd-analyze and systemctl from systemd, and procps
+# for /bin/kill, which `systemd-analyze verify` checks as ExecReload='s program.
+test_packages+=(systemd procps)
 packages=("${build_packages[@]}")
 [[ "$mode" == test ]] && packages+=("${test_packages[@]}")
 
@@ -73,4 +81,14 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=
   -DNODEHEALTH_FUZZ=ON
 cmake --build build-fuzz -j "$jobs"
 ctest --test-dir build-fuzz -j "$jobs" --output-on-failure --timeout 300
+
+echo "== Debian package (CPack)"
+rm -f build/nodehealth_*.deb
+cmake --build build --target package
+debs=(build/nodehealth_*.deb)
+(( ${#debs[@]} == 1 )) || { echo "expected one .deb in build/, found: ${debs[*]}" >&2; exit 1; }
+dpkg-deb --info "${debs[0]}"
+echo "== package test: a clean Debian 12 root (debootstrap), apt-get install, nodehealth check"
+# Root for debootstrap, chroot and mount; the build tree to compare `cmake --install` with.
+"${sudo[@]}" tests/package/package_test.sh "${debs[0]}" build
 echo "== all tests passed"
