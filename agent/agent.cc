@@ -507,7 +507,10 @@ int Agent::Run(std::ostream& err) {
   }
   http->reset();
   signals.join();
-  nvml_events.join();
+  // The NVML thread may be inside a hung driver call for up to its deadline (10 s when
+  // registering): stopping must not wait for it. RunAgent ends the process with _Exit right after
+  // this returns, and the agent is never destroyed, so the thread's references stay valid.
+  nvml_events.detach();
   if (watchdog.joinable()) watchdog.join();
   return 0;
 }

@@ -5,7 +5,8 @@
 #      and on this machine as it is;
 #   3. where the machine has an HCA, the RDMA loopback against ib_write_bw (rdma_vs_perftest.sh);
 #   4. the agent beside node_exporter: memory, CPU per scrape, idle CPU, XID latency
-#      (agent_vs_node_exporter.sh, about 7 minutes).
+#      (agent_vs_node_exporter.sh, about 7 minutes);
+#   5. one `nodehealth slurm-healthcheck` run against a local Slurm (slurm_healthcheck.sh, root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD:-build}"
@@ -39,3 +40,6 @@ bench/rdma_vs_perftest.sh 5 || true
 echo
 echo "The agent beside node_exporter:"
 bench/agent_vs_node_exporter.sh
+echo
+echo "slurm-healthcheck against a local Slurm:"
+if [[ "$(id -u)" == 0 ]]; then BUILD="$build" bench/slurm_healthcheck.sh; else echo "  (needs root)"; fi
