@@ -16,6 +16,13 @@ bool Listed(const std::vector<std::string>& list, std::string_view name) {
 
 }  // namespace
 
+std::string ResolveStateDir(const std::optional<std::string>& option, const Config& config) {
+  if (option) return *option;
+  if (config.state_dir) return *config.state_dir;
+  const char* systemd_state = std::getenv("STATE_DIRECTORY");  // StateDirectory= (systemd.exec)
+  return systemd_state && *systemd_state ? std::string(systemd_state) : kDefaultStateDir;
+}
+
 Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
                                                 const NodeFacts& facts) {
   const CheckOptions& common = options.common;
@@ -43,9 +50,7 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
   s.interval_seconds = options.interval_seconds.value_or(
       config->agent.interval_seconds.value_or(kDefaultIntervalSeconds));
   s.jitter = config->agent.jitter_fraction.value_or(kDefaultJitter);
-  const char* systemd_state = std::getenv("STATE_DIRECTORY");  // StateDirectory= (systemd.exec)
-  s.state_dir = options.state_dir.value_or(config->state_dir.value_or(
-      systemd_state && *systemd_state ? std::string(systemd_state) : kDefaultStateDir));
+  s.state_dir = ResolveStateDir(options.state_dir, *config);
   s.http_threads = config->agent.http_threads.value_or(4);
   s.nvml_library = common.nvml_library.value_or(config->nvml_library.value_or(kDefaultNvml));
   s.active_interval_seconds = config->agent.active_interval_seconds;

@@ -51,6 +51,11 @@ struct ResolvedSettings {
   DrainPolicyConfig drain;  // with [actions] folded in as code actions
 };
 
+// The state directory: the command-line option, else the config's state_dir, else
+// $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/nodehealth. Shared by the agent and
+// `slurm-healthcheck`, which writes its status file beside the agent's.
+std::string ResolveStateDir(const std::optional<std::string>& option, const Config& config);
+
 // Errors: unreadable or invalid config or profile, unknown probe names: what `check` exits 2 for.
 Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
                                                 const NodeFacts& facts);

@@ -25,26 +25,8 @@ bool Decided(const ProbeSnapshot& snapshot) {
          snapshot.result.verdict != ProbeVerdict::kSkip;
 }
 
-// How one finding is treated once the config's [drain.codes.<code>] rule is applied.
-struct Treatment {
-  Action action = Action::kNone;
-  int rounds = 1;
-  bool sticky = false;
-};
-
 Treatment Treat(const DrainPolicyConfig& config, const Finding& finding) {
-  const auto rule = config.codes.find(finding.code);
-  const CodeRule* code_rule = rule == config.codes.end() ? nullptr : &rule->second;
-  Treatment t;
-  t.action = code_rule && code_rule->action ? *code_rule->action : finding.action;
-  if (code_rule && code_rule->rounds) {
-    t.rounds = *code_rule->rounds;
-  } else if (IsNoisyByDefault(finding.code)) {
-    t.rounds = config.noisy_rounds;
-  }
-  t.rounds = std::max(t.rounds, 1);
-  t.sticky = code_rule && code_rule->sticky ? *code_rule->sticky : IsHard(finding.code, t.action);
-  return t;
+  return TreatFinding(config, finding.code, finding.action);
 }
 
 void MergeXidHistory(const DrainPolicyConfig& config, const PolicyInput& input,
@@ -115,6 +97,21 @@ std::set<std::pair<std::string, std::string>> ReasonKeys(const DrainDecision& de
 }
 
 }  // namespace
+
+Treatment TreatFinding(const DrainPolicyConfig& config, std::string_view code, Action action) {
+  const auto rule = config.codes.find(std::string(code));
+  const CodeRule* code_rule = rule == config.codes.end() ? nullptr : &rule->second;
+  Treatment t;
+  t.action = code_rule && code_rule->action ? *code_rule->action : action;
+  if (code_rule && code_rule->rounds) {
+    t.rounds = *code_rule->rounds;
+  } else if (IsNoisyByDefault(code)) {
+    t.rounds = config.noisy_rounds;
+  }
+  t.rounds = std::max(t.rounds, 1);
+  t.sticky = code_rule && code_rule->sticky ? *code_rule->sticky : IsHard(code, t.action);
+  return t;
+}
 
 bool IsHardByDefault(const Finding& finding) { return IsHard(finding.code, finding.action); }
 

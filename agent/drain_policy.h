@@ -83,6 +83,16 @@ struct DrainPolicyConfig {
   bool operator==(const DrainPolicyConfig&) const = default;
 };
 
+// How the policy treats a finding of `code` reported with `action`, once the config's
+// [drain.codes.<code>] rule is applied: the action it drains with, the failing runs in a row it
+// needs (noisy codes: noisy_rounds), and whether it is held until a reboot or a passing run.
+struct Treatment {
+  Action action = Action::kNone;
+  int rounds = 1;
+  bool sticky = false;
+};
+Treatment TreatFinding(const DrainPolicyConfig& config, std::string_view code, Action action);
+
 // The default classes (before config overrides), exposed for the README and the tests.
 bool IsHardByDefault(const Finding& finding);
 bool IsNoisyByDefault(std::string_view code);

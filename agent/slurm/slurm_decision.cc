@@ -117,17 +117,12 @@ bool FailedProbePassesAgain(const HealthView& view, const NodehealthReason& fail
 }
 
 HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& policy) {
-  // The action the agent's policy drains `finding` with on its first failing run, after
-  // [drain.codes.<code>] (action and rounds); nullopt when it would not drain on one run.
+  // The action the agent's policy drains `finding` with on its first failing run; nullopt when
+  // it would not drain on one run.
   const auto first_run_action = [&](const HealthReason& finding) -> std::optional<Action> {
-    const auto rule = policy.codes.find(finding.code);
-    const agent::CodeRule* code_rule = rule == policy.codes.end() ? nullptr : &rule->second;
-    const Action action = code_rule && code_rule->action ? *code_rule->action : finding.action;
-    const int rounds = code_rule && code_rule->rounds
-                           ? *code_rule->rounds
-                           : (agent::IsNoisyByDefault(finding.code) ? policy.noisy_rounds : 1);
-    if (!ImpliesDrain(action) || rounds > 1) return std::nullopt;
-    return action;
+    const agent::Treatment t = agent::TreatFinding(policy, finding.code, finding.action);
+    if (!ImpliesDrain(t.action) || t.rounds > 1) return std::nullopt;
+    return t.action;
   };
   HealthView out = view;
   out.reasons.clear();

@@ -93,13 +93,6 @@ Expected<HealthView> RunFallbackCheck(const SlurmHealthcheckOptions& options, co
   return OneRunView(*view, config.drain);
 }
 
-std::string StateDir(const SlurmHealthcheckOptions& options, const Config& config) {
-  if (options.state_dir) return *options.state_dir;
-  if (config.state_dir) return *config.state_dir;
-  if (const char* env = std::getenv("STATE_DIRECTORY"); env && *env) return env;
-  return agent::kDefaultStateDir;
-}
-
 std::string OutcomeJson(const Outcome& o) {
   nlohmann::json j;
   j["schema"] = kOutcomeSchema;
@@ -310,7 +303,8 @@ SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& option
   } else {
     spdlog::warn("{}", summary);
   }
-  const std::string state_file = StateDir(options, *config) + "/" + kSlurmOutcomeFile;
+  const std::string state_file =
+      agent::ResolveStateDir(options.state_dir, *config) + "/" + kSlurmOutcomeFile;
   if (Expected<bool> written = WriteFileAtomically(state_file, OutcomeJson(o)); !written) {
     spdlog::warn("slurm-healthcheck: cannot write {}: {}", state_file, written.error().message);
   }

@@ -28,6 +28,50 @@ bool WaitUntil(pid_t pid, int& status, std::chrono::steady_clock::time_point unt
 
 }  // namespace
 
+pid_t SpawnInOwnGroup(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& env,
+                      const posix_spawn_file_actions_t* actions, std::string& error) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Own process group, so a timeout kills it whole. The agent blocks SIGTERM, SIGHUP, ... in every
+  // thread to receive them with sigwait, and ignores SIGPIPE: the child must start with an empty
+  // mask and default handlers, or mpirun would ignore our SIGTERM.
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigset_t all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (!env.contains(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = argv;
+  std::vector<char*> argp;
+  for (std::string& s : args) argp.push_back(s.data());
+  argp.push_back(nullptr);
+
+  pid_t pid = -1;
+  const int spawned = argv[0].find('/') == std::string::npos
+                          ? ::posix_spawnp(&pid, argp[0], actions, &attr, argp.data(), envp.data())
+                          : ::posix_spawn(&pid, argp[0], actions, &attr, argp.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
+  if (spawned != 0) {
+    error = "cannot start " + argv[0] + ": " + std::strerror(spawned);
+    return -1;
+  }
+  return pid;
+}
+
 ChildResult RunChild(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env, Deadline deadline,
                      std::size_t max_output, std::chrono::milliseconds kill_grace) {
@@ -52,48 +96,16 @@ ChildResult RunChild(const std::vector<std::string>& argv,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group, so a timeout kills it whole. The agent blocks SIGTERM, SIGHUP, ... in every
-  // thread to receive them with sigwait: the child must start with an empty mask and default
-  // handlers, or mpirun would ignore our SIGTERM.
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t empty, defaults;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  sigemptyset(&defaults);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    const std::string entry = *e;
-    if (!env.contains(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (std::string& s : args) argp.push_back(s.data());
-  argp.push_back(nullptr);
-
   const auto start = std::chrono::steady_clock::now();
-  pid_t pid = -1;
-  const int spawned = argv[0].find('/') == std::string::npos
-                          ? ::posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data())
-                          : ::posix_spawn(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
+  std::string spawn_error;
+  const pid_t pid = SpawnInOwnGroup(argv, env, &actions, spawn_error);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (spawned != 0) {
+  if (pid < 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    result.error = "cannot start " + argv[0] + ": " + std::strerror(spawned);
+    result.error = spawn_error;
     return result;
   }
   result.started = true;

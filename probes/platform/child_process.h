@@ -6,6 +6,9 @@
 // Thread safety: reentrant; reads `environ` (callers must not modify it concurrently).
 #pragma once
 
+#include <spawn.h>
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -26,6 +29,14 @@ struct ChildResult {
   std::string error;  // why it could not start
   double seconds = 0;
 };
+
+// Starts `argv` with posix_spawn(p) in a new process group, with an empty signal mask and every
+// signal at its default disposition, in this process's environment with `env` replacing or adding
+// variables; `actions` (may be null) redirects its descriptors. `argv[0]` without a '/' is
+// searched in PATH. The child's pid, or -1 with `error` set. The caller reaps it.
+pid_t SpawnInOwnGroup(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& env,
+                      const posix_spawn_file_actions_t* actions, std::string& error);
 
 // `argv[0]` without a '/' is searched in PATH. `env` entries replace or add variables.
 ChildResult RunChild(const std::vector<std::string>& argv,

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "probes/platform/child_process.h"
+
 extern char** environ;
 
 namespace nodehealth::testing {
@@ -78,44 +80,11 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group, so that Stop() reaches whatever the program starts. Default signal
-  // dispositions and an empty mask: a test runner that ignores SIGTERM must not pass that on.
-  sigset_t all;
-  sigset_t none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attr, 0);
-
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry = *e;
-    if (!env.contains(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (std::string& s : args) argp.push_back(s.data());
-  argp.push_back(nullptr);
-
-  pid_t pid = -1;
-  const int spawned = argv[0].find('/') == std::string::npos
-                          ? ::posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data())
-                          : ::posix_spawn(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
+  // Own process group, so that Stop() reaches whatever the program starts; default signal
+  // dispositions and an empty mask, so a test runner that ignores SIGTERM does not pass that on.
+  const pid_t pid = platform::SpawnInOwnGroup(argv, env, &actions, error_);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (spawned != 0) {
-    error_ = "cannot start " + argv[0] + ": " + std::strerror(spawned);
-    return;
-  }
+  if (pid < 0) return;
   pid_ = pid;
 }
 
