@@ -18,6 +18,7 @@ fail() {
   echo "FAIL: $*"
   echo "--- sinfo"; sinfo -N -o '%N %T %E' || true
   echo "--- agent log"; tail -20 "$dir/agent.err" 2>/dev/null || true
+  echo "--- slurmctld log"; tail -20 "$dir/log/slurmctld.log" 2>/dev/null || true
   exit 1
 }
 
@@ -100,9 +101,10 @@ healthcheck() {
 }
 expect() {  # $1: exit status, $2: "state reason" as sinfo shows them
   [[ "$status" == "$1" ]] || fail "exit $status, expected $1: $out"
-  # A resumed node is NOT_RESPONDING ("idle*") until slurmctld's next ping answers: wait for it.
+  # A resumed node is NOT_RESPONDING ("idle*") until slurmctld's next ping answers: wait for it
+  # (up to 30 s: on a loaded CI machine with the fuzzers running, a ping cycle can take 10 s).
   local seen
-  for _ in $(seq 50); do
+  for _ in $(seq 150); do
     seen="$(node_state)"
     [[ "$seen" == "$2" ]] && return
     sleep 0.2
@@ -194,7 +196,7 @@ grep -q '"drained_by_nodehealth": 2' "$dir/agent-state/slurm-healthcheck.json" |
 [[ "$out" == *"partition test already has 2 of 4 nodes drained by nodehealth (limit 2)"* ]] ||
   fail "$out"
 suppressed_metric=$'\nnodehealth_slurm_drain_suppressed 1\n'
-for _ in $(seq 50); do  # the agent reads the status file each round
+for _ in $(seq 100); do  # the agent reads the status file each round
   [[ "$(http_get /metrics)" == *"$suppressed_metric"* ]] && break
   sleep 0.1
 done
