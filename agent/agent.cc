@@ -157,6 +157,7 @@ void Agent::SetScheduled() {
   }
   drain_ = settings_.drain;
   profile_ = settings_.profile;
+  counters_.round_interval_seconds = settings_.interval_seconds;
   const double window =
       (profile_ ? profile_->infiniband : InfinibandExpectations{}).link_flap_window_seconds;
   if (window != link_window_seconds_) {  // a reload with the same window keeps the history

@@ -63,6 +63,10 @@ void AddAgentMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
         c.start_time);
   f.Add("nodehealth_agent_rounds_total", "passive probe rounds completed", {},
         static_cast<double>(c.rounds));
+  // Alert rules scale their staleness threshold with it (NodehealthAgentStale).
+  f.Add("nodehealth_agent_round_interval_seconds",
+        "the configured interval between passive probe rounds, before jitter", {},
+        c.round_interval_seconds);
   f.Add("nodehealth_config_last_reload_successful", "0 when the last config (re)load failed", {},
         c.config_reload_ok ? 1 : 0);
   f.Add("nodehealth_config_last_reload_success_timestamp_seconds",

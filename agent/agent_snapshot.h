@@ -32,6 +32,7 @@ struct AgentSnapshot {
 struct AgentCounters {
   double start_time = 0;  // Unix time
   uint64_t rounds = 0;
+  double round_interval_seconds = 0;  // the configured passive interval, before jitter
   bool config_reload_ok = true;
   double config_reload_time = 0;  // Unix time of the last successful (re)load
   uint64_t state_write_errors = 0;

@@ -160,6 +160,7 @@ TEST(AgentSnapshotTest, PreCreatesCriticalXidCountersAndShowsTheDecision) {
   log.events[static_cast<std::size_t>(KernelEventKind::kXid)] = 2;
   AgentCounters counters;
   counters.rounds = 3;
+  counters.round_interval_seconds = 600;
   counters.scheduled_probes = {"gpu_health"};
   const std::vector<std::string> gpus = {"0000:19:00.0", "0000:3b:00.0"};
   std::shared_ptr<const AgentSnapshot> snapshot = BuildAgentSnapshot({.report = report,
@@ -197,6 +198,7 @@ TEST(AgentSnapshotTest, PreCreatesCriticalXidCountersAndShowsTheDecision) {
   EXPECT_EQ(sample("nodehealth_kernel_log_events_total", {{"kind", "xid"}}), 2);
   EXPECT_EQ(sample("nodehealth_kernel_log_events_total", {{"kind", "mlx5_error"}}), 0);
   EXPECT_EQ(sample("nodehealth_agent_rounds_total", {}), 3);
+  EXPECT_EQ(sample("nodehealth_agent_round_interval_seconds", {}), 600);
   EXPECT_EQ(sample("nodehealth_probe_stuck", {{"probe", "gpu_health"}}), 0);
   EXPECT_NE(snapshot->report_json.find("\"decided_at\": \"2027-01-15T08:00:00"), std::string::npos);
 }

@@ -573,6 +573,9 @@ TEST(AgentConfigTest, SighupWithBrokenConfig) {
   std::string text = agent.Metrics();
   ASSERT_EQ(Value(text, "nodehealth_config_last_reload_successful"), 1.0)
       << LinesWith(text, "config");
+  // The harness's --interval 1 (the command line wins over the config).
+  EXPECT_EQ(Value(text, "nodehealth_agent_round_interval_seconds"), 1.0)
+      << LinesWith(text, "interval");
 
   WriteFile(dirs.config(), Bytes("this is = = not toml [[[\n\0\xff\n"));
   ASSERT_TRUE(agent.process().Signal(SIGHUP));

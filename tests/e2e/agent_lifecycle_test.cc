@@ -79,6 +79,8 @@ TEST(AgentLifecycleTest, NotifiesSystemdAndRunsActiveProbesOnSigusr1) {
   ASSERT_TRUE(EndsWith(start, "READY=1")) << agent.Tail();
   // READY=1 comes after the first round: /report has results at once.
   EXPECT_EQ(agent.Get("/report").status, 200);
+  // --interval 30, exported for NodehealthAgentStale's threshold.
+  EXPECT_EQ(Value(agent.Metrics(), "nodehealth_agent_round_interval_seconds"), 30.0);
   // WatchdogSec=1 s: pings every half period while the scheduler is healthy.
   const auto watchdog_start = Clock::now();
   int pings = 0;
