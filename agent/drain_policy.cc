@@ -67,14 +67,22 @@ std::string FormatSeconds(double seconds) {
   return text.str();
 }
 
-void AddXidWindowReasons(const DrainPolicyConfig& config, const PolicyInput& input,
-                         const std::vector<XidEventRecord>& history,
-                         std::vector<DrainReason>& reasons) {
+std::set<std::pair<std::string, std::string>> ReasonKeys(const DrainDecision& decision) {
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const DrainReason& r : decision.reasons) keys.emplace(r.code, r.entity);
+  return keys;
+}
+
+}  // namespace
+
+std::vector<DrainReason> XidWindowReasons(const DrainPolicyConfig& config,
+                                          const std::vector<XidEventRecord>& events, double now) {
+  std::vector<DrainReason> reasons;
   for (const auto& [xid, rule] : config.xid_windows) {
     if (!ImpliesDrain(rule.action)) continue;
-    const double start = input.now - rule.window_seconds;
+    const double start = now - rule.window_seconds;
     std::map<std::string, int> per_gpu;
-    for (const XidEventRecord& e : history) {
+    for (const XidEventRecord& e : events) {
       if (e.xid == xid && e.time >= start) ++per_gpu[e.bus_id];
     }
     for (const auto& [bus_id, count] : per_gpu) {
@@ -88,15 +96,8 @@ void AddXidWindowReasons(const DrainPolicyConfig& config, const PolicyInput& inp
                       rule.action});
     }
   }
+  return reasons;
 }
-
-std::set<std::pair<std::string, std::string>> ReasonKeys(const DrainDecision& decision) {
-  std::set<std::pair<std::string, std::string>> keys;
-  for (const DrainReason& r : decision.reasons) keys.emplace(r.code, r.entity);
-  return keys;
-}
-
-}  // namespace
 
 Treatment TreatFinding(const DrainPolicyConfig& config, std::string_view code, Action action) {
   const auto rule = config.codes.find(std::string(code));
@@ -207,7 +208,9 @@ PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyIn
     state.sticky.push_back(std::move(f));
   }
 
-  AddXidWindowReasons(config, input, state.xid_history, reasons);
+  for (DrainReason& r : XidWindowReasons(config, state.xid_history, input.now)) {
+    reasons.push_back(std::move(r));
+  }
 
   std::sort(reasons.begin(), reasons.end(), [](const DrainReason& a, const DrainReason& b) {
     return std::tie(b.action, a.code, a.entity, a.message) <

@@ -157,6 +157,13 @@ struct PolicyOutput {
   PolicyState state;       // the state for the next evaluation
 };
 
+// The [drain.xid.<number>] rules applied to `events` at Unix time `now`: one gpu_xid reason per
+// GPU with at least `count` events of the rule's XID since now - window_seconds, with the rule's
+// action (rules whose action does not drain give none). Shared by the policy and by
+// `slurm-healthcheck`'s fallback check, which reads the events from the kernel log itself.
+std::vector<DrainReason> XidWindowReasons(const DrainPolicyConfig& config,
+                                          const std::vector<XidEventRecord>& events, double now);
+
 // Adds new_xids to the history (skipping events already in it: same boot id and non-zero
 // sequence), forgets what is older than history_seconds, clears sticky faults of another boot
 // (an empty input.boot_id is "unknown" and clears nothing), counts noisy runs, and decides.

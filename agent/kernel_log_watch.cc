@@ -2,25 +2,10 @@
 
 #include <chrono>
 
-#include "agent/report_support.h"
+#include "agent/kernel_xid_events.h"
 #include "probes/gpu_xid/kernel_log_line.h"
-#include "probes/platform/sysfs_values.h"
 
 namespace nodehealth::agent {
-namespace {
-
-// Seconds since boot, from the node's /proc/uptime (the fixture's under --sysroot).
-std::optional<double> Uptime(const platform::FileSystem& fs) {
-  Expected<std::string> text = fs.ReadFile("/proc/uptime", 256);
-  if (!text) return std::nullopt;
-  try {
-    return std::stod(*text);
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
-}  // namespace
 
 KernelLogWatch::KernelLogWatch(const platform::FileSystem& fs, std::string boot_id,
                                OnEvents on_events)
@@ -49,8 +34,7 @@ void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
   // XID happened, not when the agent (re)started and read it.
   // Read once per batch, and only when lines came: an idle agent wakes once a second for nothing
   // else.
-  double now = 0;
-  std::optional<double> uptime;
+  KernelClock clock;
   bool clock_read = false;
   std::vector<XidEventRecord> new_xids;
   std::array<uint64_t, kAllKernelEventKinds.size()> events = {};
@@ -63,8 +47,7 @@ void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
     if (lines.empty()) continue;
     if (!clock_read) {
       clock_read = true;
-      now = UnixNow();
-      uptime = Uptime(fs_);
+      clock = ReadKernelClock(fs_);
     }
     std::lock_guard lock(mutex_);
     for (const std::string& line : lines) {
@@ -81,11 +64,7 @@ void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
       record.sequence = parsed.sequence.value_or(0);
       record.bus_id = event->xid->bus_id;
       record.xid = event->xid->xid;
-      record.time = now;
-      if (parsed.monotonic_usec && uptime) {
-        const double since_boot = static_cast<double>(*parsed.monotonic_usec) / 1e6;
-        if (since_boot <= *uptime) record.time = now - (*uptime - since_boot);
-      }
+      record.time = KernelRecordTime(parsed.monotonic_usec, clock);
       new_xids.push_back(std::move(record));
     }
     for (std::size_t i = 0; i < events.size(); ++i) view_.events[i] += events[i];

@@ -154,6 +154,24 @@ HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& po
   return out;
 }
 
+HealthView WithXidWindowReasons(HealthView view, const std::vector<DrainReason>& window_reasons) {
+  for (const DrainReason& added : window_reasons) {
+    const auto same = std::find_if(
+        view.reasons.begin(), view.reasons.end(),
+        [&](const HealthReason& r) { return r.code == added.code && r.entity == added.entity; });
+    if (same == view.reasons.end()) {
+      view.reasons.push_back(HealthReason{added.code, added.entity, added.action});
+    } else {
+      same->action = std::max(same->action, added.action);
+    }
+  }
+  std::stable_sort(
+      view.reasons.begin(), view.reasons.end(),
+      [](const HealthReason& a, const HealthReason& b) { return a.action > b.action; });
+  view.drain_recommended = !view.reasons.empty();
+  return view;
+}
+
 SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view) {
   SlurmDecision d;
   if (std::string why = WhyNotActionable(node.state); !why.empty()) {

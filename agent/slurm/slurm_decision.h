@@ -61,6 +61,11 @@ bool FailedProbePassesAgain(const HealthView& view, const NodehealthReason& fail
 // dropped, one it raises to drain becomes a reason). Most severe first.
 HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& policy);
 
+// `view` with the reasons of [drain.xid.<number>] windows (agent::XidWindowReasons over the
+// kernel log's XIDs) added, as the agent's policy adds them: a (code, entity) already listed
+// keeps the more severe action. Most severe first.
+HealthView WithXidWindowReasons(HealthView view, const std::vector<DrainReason>& window_reasons);
+
 SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view);
 
 struct BlastRadiusLimits {

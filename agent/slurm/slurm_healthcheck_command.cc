@@ -11,6 +11,8 @@
 
 #include "agent/agent_settings.h"
 #include "agent/config.h"
+#include "agent/kernel_xid_events.h"
+#include "agent/report_support.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/scontrol.h"
 #include "agent/slurm/slurm_decision.h"
@@ -26,6 +28,7 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kOutcomeSchema = "nodehealth-slurm-healthcheck/1";
 constexpr milliseconds kScontrolTimeout{4000};
+constexpr milliseconds kXidReadTimeout{5000};  // one pass over the kernel ring buffer
 
 // What one run saw and did: the status file, the log line and the exit status.
 struct Outcome {
@@ -90,7 +93,17 @@ Expected<HealthView> RunFallbackCheck(const SlurmHealthcheckOptions& options, co
   if (result.exit_code == 2) return MakeError("check could not evaluate: " + errors.str());
   Expected<HealthView> view = ParseHealthReport(report.str(), HealthView::Source::kCheck);
   if (!view) return view.error();
-  return OneRunView(*view, config.drain);
+  HealthView one_run = OneRunView(*view, config.drain);
+  if (config.drain.xid_windows.empty()) return one_run;
+  // The agent counts [drain.xid.<number>] windows over its XID history; without it, this boot's
+  // kernel log is the history. Unreadable: the check's gpu_xid probe already says so (a
+  // probe_error, which does not drain on one run), so the view stays as it is.
+  const platform::RootedFileSystem fs(options.check.sysroot);
+  Expected<std::vector<agent::XidEventRecord>> xids =
+      agent::ReadKernelXidEvents(fs, /*boot_id=*/"", platform::Deadline::In(kXidReadTimeout));
+  if (!xids) return one_run;
+  return WithXidWindowReasons(std::move(one_run),
+                              agent::XidWindowReasons(config.drain, *xids, UnixNow()));
 }
 
 std::string OutcomeJson(const Outcome& o) {

@@ -2,8 +2,9 @@
 //
 // Slurm runs it as root, with only SLURMD_NODENAME in the environment and no PATH, and kills it
 // after 60 s. It asks the running agent (GET /healthz, then /report) for the drain decision; when
-// no agent answers it runs a bounded passive `check` (unless [slurm] fallback = "none"), reads the
-// node's state with scontrol, and drains, updates, resumes or leaves the node as
+// no agent answers it runs a bounded passive `check` (unless [slurm] fallback = "none"; its
+// one-run view plus [drain.xid.<number>] windows over this boot's kernel log), reads the node's
+// state with scontrol, and drains, updates, resumes or leaves the node as
 // slurm_decision.h decides. A new drain that would exceed the blast-radius limit is suppressed.
 // Every run logs one line to syslog and stderr and writes `<state_dir>/slurm-healthcheck.json`
 // (schema nodehealth-slurm-healthcheck/1, atomically), which the agent exports as metrics.

@@ -372,6 +372,39 @@ std::vector<std::string> Codes(const HealthView& view) {
   return codes;
 }
 
+// ---- WithXidWindowReasons ----
+
+TEST(SlurmXidWindowTest, WindowReasonsJoinTheOneRunView) {
+  const HealthView one_run = OneRunView(kMixedCheck, {});  // gpu_lost (reboot) only
+  const HealthView out = WithXidWindowReasons(
+      one_run, {DrainReason{"gpu_xid", kGpu0, "XID 31 ... 5 times", Action::kResetGpu},
+                DrainReason{"gpu_lost", kGpu9b, "a window on the same entity", Action::kDrain}});
+  // A new (code, entity) is added in severity order; a listed one keeps its stronger action.
+  EXPECT_EQ(Codes(out),
+            (std::vector<std::string>{"gpu_lost gpu/0000:9b:00.0", "gpu_xid gpu/0000:19:00.0"}));
+  EXPECT_EQ(out.reasons[0].action, Action::kReboot);
+  EXPECT_EQ(out.reasons[1].action, Action::kResetGpu);
+  EXPECT_TRUE(out.drain_recommended);
+
+  // On a healthy view, a window alone recommends the drain; one that raises a listed reason's
+  // action reorders it.
+  const HealthView alone =
+      WithXidWindowReasons(View({}, {}, HealthView::Source::kCheck),
+                           {DrainReason{"gpu_xid", kGpu0, "XID 13 ... 3 times", Action::kDrain}});
+  EXPECT_TRUE(alone.drain_recommended);
+  EXPECT_EQ(DrainReasonText(alone), "nodehealth: gpu_xid gpu/0000:19:00.0");
+  const HealthView raised = WithXidWindowReasons(
+      View({R("gpu_xid", kGpu0, Action::kDrain), R("ib_port_down", kHca0, Action::kReboot)}, {},
+           HealthView::Source::kCheck),
+      {DrainReason{"gpu_xid", kGpu0, "XID 48 ... 2 times", Action::kReplace}});
+  EXPECT_EQ(Codes(raised),
+            (std::vector<std::string>{"gpu_xid gpu/0000:19:00.0", "ib_port_down hca/mlx5_0/1"}));
+  EXPECT_EQ(raised.reasons[0].action, Action::kReplace);
+
+  const HealthView none = WithXidWindowReasons(View({}, {}, HealthView::Source::kCheck), {});
+  EXPECT_FALSE(none.drain_recommended);
+}
+
 TEST(SlurmOneRunViewTest, NoisyCodesWaitHardOnesStay) {
   const HealthView out = OneRunView(kMixedCheck, {});
   ASSERT_EQ(Codes(out), std::vector<std::string>{"gpu_lost gpu/0000:9b:00.0"});

@@ -4,7 +4,7 @@
 #   1. healthy: nothing done;                     2. IB port down: drained with the exact reason;
 #   3. port back: resumed;                        4. a foreign reason: never overwritten or resumed;
 #   5. no agent: fallback "none" does nothing, the fallback check never resumes and drains only on
-#      a hard fault;
+#      a hard fault or an XID window ([drain.xid.<number>]) over the kernel log;
 #   6. blast radius: two of four nodes already drained by nodehealth: suppressed (status file and
 #      the agent's nodehealth_slurm_drain_suppressed), then allowed once one is resumed;
 #   7. slurmd itself runs it as HealthCheckProgram (only SLURMD_NODENAME, no PATH): drain, resume.
@@ -180,6 +180,25 @@ NVML="$lost_scenario" healthcheck --sysroot "$dir/lost-node" \
   --nvml-library "$fake_nvml"
 expect 1 "drained nodehealth: gpu_lost gpu/0000:9b:00.0 (+1 more)"
 resume_host
+# [drain.xid.31] windows: the fallback counts this boot's kernel-log XIDs, placed in time by
+# /proc/uptime. XID 31 alone does not drain; three on one GPU, one of them two hours old.
+xid_node="$dir/xid-node"
+cp -a "$node" "$xid_node"
+printf '100000.00 190000.00\n' > "$xid_node/proc/uptime"
+for since_boot in 92800 99700 99800; do
+  printf '4,%d,%d000000,-;NVRM: Xid (PCI:0000:53:00): 31, pid=7, name=python, MMU Fault\n' \
+    "$since_boot" "$since_boot" >> "$xid_node/dev/kmsg"
+done
+write_config $'[drain.xid.31]\ncount = 3\nwindow_seconds = 600'
+NVML="$scenario" healthcheck --sysroot "$xid_node" --nvml-library "$fake_nvml"
+expect 0 "idle none"  # two in the last 600 s
+write_config $'[drain.xid.31]\ncount = 2\nwindow_seconds = 600\naction = "reset_gpu"'
+NVML="$scenario" healthcheck --sysroot "$xid_node" --nvml-library "$fake_nvml"
+expect 1 "drained nodehealth: gpu_xid gpu/0000:53:00.0"
+[[ "$out" == *"drain recommended: nodehealth: gpu_xid gpu/0000:53:00.0); verdict from check"* ]] ||
+  fail "$out"
+resume_host
+write_config ""
 
 echo "6. blast radius: 2 of 4 nodes already drained by nodehealth (limit 0.5 x 4 = 2)"
 scontrol update NodeName=fake1 State=DRAIN Reason="nodehealth: gpu_lost gpu/0000:19:00.0"
