@@ -1,8 +1,8 @@
 #include "agent/kernel_xid_events.h"
 
-#include "agent/kernel_events.h"
 #include "agent/report_support.h"
 #include "probes/gpu_xid/kernel_log_line.h"
+#include "probes/gpu_xid/xid_event.h"
 #include "probes/platform/kernel_log_source.h"
 
 namespace nodehealth::agent {
@@ -33,15 +33,18 @@ Expected<std::vector<XidEventRecord>> ReadKernelXidEvents(const platform::FileSy
   std::vector<XidEventRecord> events;
   Expected<platform::KernelLogStats> stats =
       platform::ReadKernelLog(fs, deadline, [&](std::string_view line) {
+        // Every NVIDIA driver report carries "NVRM": one search rejects the other lines, which
+        // are almost all of them.
+        if (line.find("NVRM") == std::string_view::npos) return;
         const KernelLogLine parsed = ParseKernelLogLine(line);
         if (parsed.continuation) return;
-        const std::optional<KernelEvent> event = ClassifyKernelMessage(parsed.message);
-        if (!event || !event->xid) return;
+        const std::optional<XidEvent> xid = ParseXidMessage(parsed.message);
+        if (!xid) return;
         events.push_back(XidEventRecord{.boot_id = boot_id,
                                         .sequence = parsed.sequence.value_or(0),
                                         .time = KernelRecordTime(parsed.monotonic_usec, clock),
-                                        .bus_id = event->xid->bus_id,
-                                        .xid = event->xid->xid});
+                                        .bus_id = xid->bus_id,
+                                        .xid = xid->xid});
       });
   if (!stats) return stats.error();
   return events;

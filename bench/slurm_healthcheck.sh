@@ -3,7 +3,8 @@
 # (tests/slurm/local_slurm.sh) and the real agent on the Azure ND H100 v5 fixture node:
 #   1. verdict from the agent, node healthy (the common case: every HealthCheckInterval);
 #   2. verdict from the agent, a port down, node already drained (scontrol show node only);
-#   3. no agent: the bounded fallback check (passive probes in-process, fake NVML).
+#   3. no agent: the bounded fallback check (passive probes in-process, fake NVML);
+#   4. the same on a full 1 MiB kernel log, without and with an XID window (a second read).
 # Prints the median and the worst wall time and peak RSS of RUNS runs each (GNU time).
 #   BUILD=build RUNS=20 bench/slurm_healthcheck.sh        (root: slurmd needs it)
 set -euo pipefail
@@ -43,7 +44,7 @@ measure() {  # $1: label; the rest: extra arguments
       --state-dir "$dir/state" "$@" > "$dir/out" || true
     echo "$(( ($(date +%s%N) - start) / 1000 )) $(cat "$dir/t")" >> "$dir/times"
   done
-  sort -n "$dir/times" | awk -v label="$label" -v action="$(cut -c1-90 "$dir/out")" '
+  sort -n "$dir/times" | awk -v label="$label" -v action="$(cut -c1-200 "$dir/out")" '
     {t[NR]=$1; if ($2 > rss) rss=$2} END {
       printf "%-34s median %.1f ms, worst %.1f ms, peak RSS %.1f MiB\n    last: %s\n",
              label, t[int((NR+1)/2)] / 1000, t[NR] / 1000, rss / 1024, action }'
@@ -57,3 +58,19 @@ measure "agent, drained (first run drains)"
 kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
 printf '4: ACTIVE\n' > "$port/state"
 measure "no agent: fallback check" --sysroot "$dir/node" --nvml-library "$build/tests/libnvml_fake.so"
+
+# A full 1 MiB kernel log (log_buf_len=1M; Debian's default buffer is 256 KiB) with a few XID 31,
+# without and with a [drain.xid.31] window, which reads the log a second time.
+printf '100000.00 190000.00\n' > "$dir/node/proc/uptime"
+awk 'BEGIN {
+  for (i = 0; i < 9000; ++i)
+    printf "6,%d,%d000000,-;mlx5_core 0000:%02x:00.0: mlx5_cmd_out_err:838: QUERY_VPORT_COUNTER(0x770) op_mod(0x0) failed, status bad parameter(0x3)\n", 5000 + i, 90000 + i, i % 256
+  for (i = 0; i < 3; ++i)
+    printf "4,%d,%d000000,-;NVRM: Xid (PCI:0000:53:00): 31, pid=7, name=python, MMU Fault\n", 20000 + i, 99900 + i
+}' >> "$dir/node/dev/kmsg"
+echo "kernel log: $(wc -c < "$dir/node/dev/kmsg") bytes"
+measure "no agent: fallback, 1 MiB log" --sysroot "$dir/node" \
+  --nvml-library "$build/tests/libnvml_fake.so"
+printf '[drain.xid.31]\ncount = 3\nwindow_seconds = 3600\n' >> "$dir/nodehealth.toml"
+measure "no agent: fallback, 1 MiB log, window" --sysroot "$dir/node" \
+  --nvml-library "$build/tests/libnvml_fake.so"
