@@ -1,5 +1,7 @@
 #include "agent/kernel_xid_events.h"
 
+#include <cmath>
+
 #include "agent/report_support.h"
 #include "probes/gpu_xid/kernel_log_line.h"
 #include "probes/gpu_xid/xid_event.h"
@@ -13,7 +15,9 @@ KernelClock ReadKernelClock(const platform::FileSystem& fs) {
   Expected<std::string> text = fs.ReadFile("/proc/uptime", 256);
   if (!text) return clock;
   try {
-    clock.uptime = std::stod(*text);
+    const double uptime = std::stod(*text);
+    // "nan" or "inf" parse too; a time computed from them would fall outside every window.
+    if (std::isfinite(uptime) && uptime >= 0) clock.uptime = uptime;
   } catch (...) {  // std::stod throws on text that is not a number: no uptime, records are "now"
   }
   return clock;

@@ -94,6 +94,23 @@ TEST(ReadKernelXidEventsTest, WindowsCountOnlyRecentEvents) {
             "XID 31 on GPU 0000:53:00.0 2 times in the last 600 s (drain at 2)");
 }
 
+TEST(ReadKernelClockTest, OnlyAFiniteUptimeCounts) {
+  TempDir root;
+  const platform::RootedFileSystem fs(root.path());
+  EXPECT_EQ(ReadKernelClock(fs).uptime, std::nullopt);  // no /proc/uptime
+  for (const auto& [text, uptime] :
+       std::vector<std::pair<std::string, std::optional<double>>>{{"12345.67 890.12\n", 12345.67},
+                                                                  {"0.00 0.00\n", 0.0},
+                                                                  {"nan 1\n", std::nullopt},
+                                                                  {"inf 1\n", std::nullopt},
+                                                                  {"-5.0 1\n", std::nullopt},
+                                                                  {"uptime\n", std::nullopt},
+                                                                  {"", std::nullopt}}) {
+    Write(root.path() + "/proc/uptime", text);
+    EXPECT_EQ(ReadKernelClock(fs).uptime, uptime) << text;
+  }
+}
+
 TEST(ReadKernelXidEventsTest, NoKernelLogIsAnError) {
   TempDir root;
   const platform::RootedFileSystem fs(root.path());
