@@ -274,7 +274,7 @@ TEST(AgentKernelLogTest, StickyAcrossRestart) {
           return Value(all, "nodehealth_gpu_xid_events_total", {{"gpu", gpu}, {"xid", "79"}}) ==
                  1.0;
         },
-        3s, &text))
+        10s, &text))
         << LinesWith(text, "xid=\"79\"");
     EXPECT_EQ(Value(text, "nodehealth_drain_recommended"), 1.0);
     EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
@@ -361,7 +361,7 @@ TEST(AgentKernelLogTest, FloodAndGarbageInKmsg) {
       [&](const std::vector<Series>& all) {
         return Value(all, "nodehealth_gpu_xid_events_total", {{"gpu", gpu}, {"xid", "48"}}) == 1.0;
       },
-      2s, &text);
+      10s, &text);
   const double seconds = SecondsSince(start);
   std::cout << "[ latency  ] XID 48 after " << newlines << " flood lines -> /metrics "
             << seconds * 1000 << " ms\n";
@@ -584,7 +584,7 @@ TEST(AgentConfigTest, SighupWithBrokenConfig) {
       [](const std::vector<Series>& all) {
         return Value(all, "nodehealth_config_last_reload_successful") == 0.0;
       },
-      2s, &text))
+      10s, &text))
       << LinesWith(text, "config") << agent.Tail();
   std::cout << "[ latency  ] SIGHUP (broken) -> reload_successful 0 after "
             << SecondsSince(start) * 1000 << " ms\n";
@@ -595,7 +595,7 @@ TEST(AgentConfigTest, SighupWithBrokenConfig) {
         return Value(all, "nodehealth_agent_rounds_total").value_or(-1) > rounds &&
                Value(all, "nodehealth_config_last_reload_successful") == 0.0;
       },
-      3s, &text))
+      10s, &text))
       << LinesWith(text, "rounds") << LinesWith(text, "config");
   EXPECT_EQ(agent.Get("/healthz").status, 200);
   EXPECT_EQ(agent.Get("/report").status, 200);
@@ -607,7 +607,7 @@ TEST(AgentConfigTest, SighupWithBrokenConfig) {
       [](const std::vector<Series>& all) {
         return Value(all, "nodehealth_config_last_reload_successful") == 1.0;
       },
-      2s, &text))
+      10s, &text))
       << LinesWith(text, "config") << agent.Tail();
   EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
 }
