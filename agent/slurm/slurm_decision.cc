@@ -37,6 +37,26 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
+// Adds `reason`, or raises the action of the reason already listed for its (code, entity).
+void MergeReason(const HealthReason& reason, std::vector<HealthReason>& reasons) {
+  const auto same = std::find_if(reasons.begin(), reasons.end(), [&](const HealthReason& r) {
+    return r.code == reason.code && r.entity == reason.entity;
+  });
+  if (same == reasons.end()) {
+    reasons.push_back(reason);
+  } else {
+    same->action = std::max(same->action, reason.action);
+  }
+}
+
+// Most severe first, keeping the report's order among equals, as the report orders them.
+void OrderBySeverity(HealthView& view) {
+  std::stable_sort(
+      view.reasons.begin(), view.reasons.end(),
+      [](const HealthReason& a, const HealthReason& b) { return a.action > b.action; });
+  view.drain_recommended = !view.reasons.empty();
+}
+
 }  // namespace
 
 std::string_view ToString(SlurmActionKind kind) {
@@ -126,13 +146,10 @@ HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& po
   };
   HealthView out = view;
   out.reasons.clear();
-  std::set<std::pair<std::string, std::string>> listed;  // (code, entity)
   for (const HealthReason& reason : view.reasons) {
-    const std::optional<Action> action = first_run_action(reason);
-    if (!action) continue;
-    out.reasons.push_back(reason);
-    out.reasons.back().action = *action;
-    listed.emplace(reason.code, reason.entity);
+    if (const std::optional<Action> action = first_run_action(reason)) {
+      MergeReason({reason.code, reason.entity, *action}, out.reasons);
+    }
   }
   // Findings the report did not list as reasons (their action does not drain) but that a
   // [drain.codes.<code>] action makes drain, as the agent would.
@@ -140,35 +157,20 @@ HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& po
     for (const HealthReason& finding : outcome.findings) {
       const auto rule = policy.codes.find(finding.code);
       if (rule == policy.codes.end() || !rule->second.action) continue;
-      const std::optional<Action> action = first_run_action(finding);
-      if (!action || !listed.emplace(finding.code, finding.entity).second) continue;
-      out.reasons.push_back(finding);
-      out.reasons.back().action = *action;
+      if (const std::optional<Action> action = first_run_action(finding)) {
+        MergeReason({finding.code, finding.entity, *action}, out.reasons);
+      }
     }
   }
-  // Most severe first, as the report orders them (an override may have changed an action).
-  std::stable_sort(
-      out.reasons.begin(), out.reasons.end(),
-      [](const HealthReason& a, const HealthReason& b) { return a.action > b.action; });
-  out.drain_recommended = !out.reasons.empty();
+  OrderBySeverity(out);  // an override may have changed an action
   return out;
 }
 
 HealthView WithXidWindowReasons(HealthView view, const std::vector<DrainReason>& window_reasons) {
   for (const DrainReason& added : window_reasons) {
-    const auto same = std::find_if(
-        view.reasons.begin(), view.reasons.end(),
-        [&](const HealthReason& r) { return r.code == added.code && r.entity == added.entity; });
-    if (same == view.reasons.end()) {
-      view.reasons.push_back(HealthReason{added.code, added.entity, added.action});
-    } else {
-      same->action = std::max(same->action, added.action);
-    }
+    MergeReason({added.code, added.entity, added.action}, view.reasons);
   }
-  std::stable_sort(
-      view.reasons.begin(), view.reasons.end(),
-      [](const HealthReason& a, const HealthReason& b) { return a.action > b.action; });
-  view.drain_recommended = !view.reasons.empty();
+  OrderBySeverity(view);
   return view;
 }
 
