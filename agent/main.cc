@@ -19,6 +19,7 @@
 #include "agent/check_command.h"
 #include "agent/probes_command.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
+#include "agent/sysroot.h"
 #include "agent/topology_command.h"
 #include "probes/topology/topology_discovery.h"
 
@@ -180,6 +181,20 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("nodehealth");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log_level));
+
+  // A missing or mistyped --sysroot is bad usage (2), not a node without GPUs or HCAs (1).
+  const std::string* sysroot = check->parsed()      ? &check_options.sysroot
+                               : burnin->parsed()   ? &burnin_options.sysroot
+                               : agent->parsed()    ? &agent_options.common.sysroot
+                               : topology->parsed() ? &topology_options.sysroot
+                               : slurm->parsed()    ? &slurm_options.check.sysroot
+                                                    : nullptr;
+  if (sysroot) {
+    if (nodehealth::Expected<bool> usable = nodehealth::CheckSysroot(*sysroot); !usable) {
+      std::cerr << "nodehealth: " << usable.error().message << "\n";
+      return 2;
+    }
+  }
 
   if (probes->parsed()) return nodehealth::RunProbesCommand(probes_format, std::cout);
   if (agent->parsed()) {
