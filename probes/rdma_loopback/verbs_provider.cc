@@ -306,6 +306,12 @@ class VerbsProvider final : public Provider {
     return cuda_->DmabufCapableDevices();
   }
 
+  Expected<int> GpuOrdinal(const std::string& pci_bus_id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!cuda_) return MakeError("CUDA is not loaded", ENOSYS);
+    return cuda_->OrdinalOf(pci_bus_id);
+  }
+
   Expected<std::unique_ptr<LoopbackPair>> Connect(const LoopbackConfig& config) override {
     auto pair = std::make_unique<VerbsLoopbackPair>();
     Expected<bool> ok = pair->Connect(config, cuda_.get());
