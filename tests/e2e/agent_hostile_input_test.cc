@@ -1,6 +1,7 @@
-// The real agent given FIFOs and bad roots: at start a FIFO config or a missing --sysroot is exit
-// 2 at once; a config replaced by a FIFO before SIGHUP fails the reload (the running settings
-// stay), the scheduler keeps going (/healthz 200) and SIGTERM still ends it promptly. Each wait
+// The real agent given FIFOs, TOML bombs and bad roots: at start a FIFO or bomb config or a
+// missing --sysroot is exit 2 at once; a config replaced by a FIFO, then by a bomb, before SIGHUP
+// fails the reload (the running settings stay), the scheduler keeps going (/healthz 200) and
+// SIGTERM still ends it promptly. Each wait
 // has a deadline, so the old behaviour (a reload blocked in open(2) for ever) fails, not hangs.
 #include <signal.h>
 #include <sys/stat.h>
@@ -52,6 +53,21 @@ TEST(AgentHostileInputTest, FifoConfigAtStartIsExit2AtOnce) {
   EXPECT_LT(run.seconds, 10);
 }
 
+TEST(AgentHostileInputTest, TomlBombConfigAtStartIsExit2NotACrash) {
+  Node node(kAzureScenario);
+  AgentDirs dirs;
+  std::string bomb = "a";
+  for (int i = 1; i < 50000; ++i) bomb += ".a";
+  WriteFile(dirs.config(), bomb + " = 1\n");
+  AgentRun run = RunAgentUntilExit(node.root(), dirs.state(), dirs.config(), 15s);
+  ASSERT_TRUE(run.status);
+  EXPECT_EQ(*run.status, 2) << run.err;  // 139 (SIGSEGV) before: systemd restarted it for ever
+  EXPECT_NE(run.err.find("nodehealth agent: invalid config: " + dirs.config() +
+                         ":1: a dotted key nests deeper than 64 levels\n"),
+            std::string::npos)
+      << run.err;
+}
+
 TEST(AgentHostileInputTest, MissingSysrootAtStartIsExit2) {
   AgentDirs dirs;
   const std::string missing = dirs.dir.path() + "/no-such-root";
@@ -96,6 +112,24 @@ TEST(AgentHostileInputTest, SighupWithAFifoConfigKeepsTheSchedulerAlive) {
       15s, &text))
       << LinesWith(text, "rounds");
   EXPECT_EQ(agent.Get("/healthz").status, 200);
+
+  // Then a TOML bomb: the reload fails again, the agent lives on.
+  std::filesystem::remove(dirs.config());
+  std::string bomb = "a";
+  for (int i = 1; i < 50000; ++i) bomb += ".a";
+  WriteFile(dirs.config(), bomb + " = 1\n");
+  ASSERT_TRUE(agent.process().Signal(SIGHUP));
+  EXPECT_TRUE(agent.WaitForMetrics(
+      [&](const std::vector<Series>& all) {
+        return Value(all, "nodehealth_agent_rounds_total").value_or(-1) >= rounds + 5;
+      },
+      15s, &text))
+      << agent.Tail();
+  EXPECT_TRUE(agent.process().Running()) << agent.Tail();
+  EXPECT_NE(agent.process().Stderr().find(":1: a dotted key nests deeper than 64 levels"),
+            std::string::npos)
+      << agent.Tail();
+  EXPECT_EQ(Value(text, "nodehealth_config_last_reload_successful"), 0.0);
 
   const auto stop = Clock::now();
   EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
