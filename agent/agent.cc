@@ -120,7 +120,6 @@ class Agent {
   std::mutex results_mutex_;  // guards everything below up to the next blank line
   PolicyState policy_state_;
   std::map<std::string, ProbeSnapshot> latest_;
-  uint64_t xid_run_ = 0;
   uint64_t xid_batches_seen_ = UINT64_MAX;
   AgentCounters counters_;
   std::shared_ptr<const NodeInventory> inventory_;

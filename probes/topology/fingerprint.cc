@@ -25,7 +25,10 @@ uint32_t ParseHex(const json& value) {
 
 std::string Join(const std::vector<int>& values) {
   std::string out;
-  for (int v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
+  for (int v : values) {
+    if (!out.empty()) out += ',';  // not "," + std::to_string(v): GCC 12 -Wrestrict (bug 105329)
+    out += std::to_string(v);
+  }
   return out.empty() ? "none" : out;
 }
 
