@@ -1,10 +1,13 @@
 #include "agent/agent.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -28,11 +31,13 @@
 #include "agent/report_support.h"
 #include "agent/round_runner.h"
 #include "agent/sd_notify.h"
+#include "agent/status_file.h"
 #include "exporters/atomic_file.h"
 #include "probes/all_probes.h"
 #include "probes/finding_catalog.h"
 #include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/platform/sysfs_values.h"
+#include "probes/platform/trusted_file.h"
 #include "probes/topology/topology_discovery.h"
 
 #ifndef NODEHEALTH_VERSION
@@ -43,14 +48,6 @@ namespace nodehealth::agent {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-std::string BootId(const platform::FileSystem& fs) {
-  if (Expected<std::string> id = fs.ReadFile("/proc/sys/kernel/random/boot_id", 128)) {
-    const std::string_view trimmed = platform::TrimSpace(*id);
-    if (!trimmed.empty()) return std::string(trimmed);
-  }
-  return "unknown";
-}
 
 // The signals the agent takes with sigwait, blocked in every thread it starts.
 sigset_t HandledSignals() {
@@ -83,6 +80,7 @@ class Agent {
         }) {
     counters_.start_time = UnixNow();
     counters_.config_reload_time = counters_.start_time;
+    last_run_id_ = HighestRunId(policy_state_);
     SetScheduled();
   }
 
@@ -97,7 +95,10 @@ class Agent {
   void RunRound(const std::vector<ScheduledProbe>& probes);
   void Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended);
   ProbeResult XidResult(const KernelLogView& view, const NodeInventory& inventory);
-  void WriteStateFiles(bool decision_changed, bool force);
+  std::vector<ProbeSnapshot> LatestInCatalogueOrder() const;
+  void SaveState(bool urgent);
+  void WriteStateFiles(bool stopping);
+  void FlushStateIfDue();
   void ExpectProgressWithin(std::chrono::steady_clock::duration d) {
     progress_deadline_.store((SteadyClock::now() + d).time_since_epoch().count());
   }
@@ -120,7 +121,7 @@ class Agent {
   std::mutex results_mutex_;  // guards everything below up to the next blank line
   PolicyState policy_state_;
   std::map<std::string, ProbeSnapshot> latest_;
-  uint64_t xid_run_ = 0;
+  uint64_t last_run_id_ = 0;  // run ids only grow, across restarts too (drain_policy.h)
   uint64_t xid_batches_seen_ = UINT64_MAX;
   AgentCounters counters_;
   std::shared_ptr<const NodeInventory> inventory_;
@@ -129,6 +130,11 @@ class Agent {
   bool xid_watch_ = true;
   double round_started_ = 0;
   double round_seconds_ = 0;
+  // state.json and status.json: written at once when the decision changes, a round ends or the
+  // agent stops; kernel-log events between rounds (an XID storm that jobs can cause at will) mark
+  // them dirty and are written at most once per kStateWriteInterval (README "Reliability").
+  bool state_dirty_ = false;
+  SteadyClock::time_point last_state_write_{};
 
   std::shared_ptr<platform::NvmlRuntime> nvml_;
   RoundRunner runner_;
@@ -140,12 +146,18 @@ class Agent {
 
   NvmlXidEvents nvml_events_{nvml_};  // NvmlEventLoop's thread only
 
-  std::mutex wake_mutex_;  // guards the three requests and wakes the scheduler
+  std::mutex wake_mutex_;  // guards the requests below and wakes the scheduler
   std::condition_variable wake_cv_;
   bool stop_ = false;
   bool reload_ = false;
   bool run_active_ = false;
+  std::optional<SteadyClock::time_point> flush_state_at_;  // a dirty state waits for this
 };
+
+// At most one write of the state files per this long for kernel-log events alone (an XID storm):
+// a crash loses at most this much XID history, and only events the ring buffer no longer holds
+// (the rest is read again at start).
+constexpr std::chrono::seconds kStateWriteInterval{10};
 
 void Agent::SetScheduled() {
   std::lock_guard lock(results_mutex_);
@@ -263,6 +275,10 @@ void Agent::Reload() {
         fresh->nvml_library != settings_.nvml_library) {
       spdlog::warn("listen, state_dir and nvml_library take effect at the next restart");
     }
+    // Bound at start: the old values stay until a restart (the warning above says so).
+    fresh->listen = settings_.listen;
+    fresh->state_dir = settings_.state_dir;
+    fresh->nvml_library = settings_.nvml_library;
     {
       std::lock_guard lock(results_mutex_);  // Reevaluate reads settings_ on the watch thread
       settings_ = std::move(*fresh);
@@ -304,7 +320,7 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
     for (ProbeResult& result : results) {
       ProbeSnapshot& slot = latest_[result.name];
       slot.result = std::move(result);
-      ++slot.run;
+      slot.run = ++last_run_id_;
     }
     round_started_ = started;
     round_seconds_ = UnixNow() - started;
@@ -349,7 +365,7 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
     ApplyActionOverrides(settings_.config.action_overrides, xid.result);
     if (view.batches != xid_batches_seen_) {  // a new "run": the tally may have changed
       xid_batches_seen_ = view.batches;
-      ++xid.run;
+      xid.run = ++last_run_id_;
     }
   }
 
@@ -369,12 +385,8 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
           std::chrono::duration<double>(round_started_)));
   report.duration_seconds = round_seconds_;
   report.version = NODEHEALTH_VERSION;
-  for (const auto& probe : AllProbes()) {  // the report lists probes in catalogue order
-    auto it = latest_.find(std::string(probe->info().name));
-    if (it == latest_.end()) continue;
-    input.probes.push_back(it->second);
-    report.probes.push_back(it->second.result);
-  }
+  input.probes = LatestInCatalogueOrder();  // the report lists probes in catalogue order
+  for (const ProbeSnapshot& snapshot : input.probes) report.probes.push_back(snapshot.result);
   const PolicyOutput output = EvaluateDrainPolicy(drain_, input, policy_state_);
   policy_state_ = output.state;
 
@@ -390,30 +402,86 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
 
   std::vector<std::string> gpus;
   for (const platform::PciDevice& gpu : inventory_->PciGpus()) gpus.push_back(gpu.bus_id);
+  if (output.changed) {
+    spdlog::warn("drain decision: {}", DescribeDecision(output.decision));
+    SdNotify("STATUS=" + DescribeDecision(output.decision));
+  }
+  // The status file first: whoever sees the decision on /report finds it there too.
+  if (output.changed || round_ended || had_new_xids) SaveState(output.changed || round_ended);
   store_.Publish(BuildAgentSnapshot({.report = report,
                                      .policy = output,
                                      .kernel_log = view,
                                      .gpu_bus_ids = gpus,
                                      .counters = counters_}));
-  if (output.changed) {
-    spdlog::warn("drain decision: {}", DescribeDecision(output.decision));
-    SdNotify("STATUS=" + DescribeDecision(output.decision));
-  }
-  WriteStateFiles(output.changed, round_ended || had_new_xids);
 }
 
-void Agent::WriteStateFiles(bool decision_changed, bool force) {
-  if (!decision_changed && !force) return;
+std::vector<ProbeSnapshot> Agent::LatestInCatalogueOrder() const {
+  std::vector<ProbeSnapshot> out;
+  for (const auto& probe : AllProbes()) {
+    auto it = latest_.find(std::string(probe->info().name));
+    if (it != latest_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+void Agent::SaveState(bool urgent) {
+  // Caller holds results_mutex_.
+  state_dirty_ = true;
+  const SteadyClock::time_point due = last_state_write_ + kStateWriteInterval;
+  if (urgent || SteadyClock::now() >= due) {
+    WriteStateFiles(/*stopping=*/false);
+    return;
+  }
+  std::lock_guard lock(wake_mutex_);  // order: results_mutex_, then wake_mutex_
+  if (!flush_state_at_ || due < *flush_state_at_) {
+    flush_state_at_ = due;
+    wake_cv_.notify_all();
+  }
+}
+
+void Agent::FlushStateIfDue() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    if (!flush_state_at_ || SteadyClock::now() < *flush_state_at_) return;
+    flush_state_at_.reset();
+  }
+  std::lock_guard lock(results_mutex_);
+  if (state_dirty_) WriteStateFiles(/*stopping=*/false);
+}
+
+void Agent::WriteStateFiles(bool stopping) {
+  // Caller holds results_mutex_.
   const std::string dir = settings_.state_dir;
+  state_dirty_ = false;
+  last_state_write_ = SteadyClock::now();
   if (Expected<bool> saved = SavePolicyState(dir + "/state.json", policy_state_); !saved) {
     ++counters_.state_write_errors;
+    counters_.state_error = saved.error().message;
     spdlog::error("{}", saved.error().message);
+  } else {
+    counters_.state_error.clear();
   }
-  if (Expected<bool> saved = WriteFileAtomically(dir + "/status.json",
-                                                 RenderStatusFile(node_, policy_state_, UnixNow()));
-      !saved) {
+  // The status file vouches for the node only while the agent runs: valid for a few rounds (and
+  // the longest probe), and no longer from the moment the agent stops.
+  std::chrono::milliseconds longest =
+      std::max(LongestTimeout(settings_.passive), LongestTimeout(settings_.active));
+  const double valid_seconds = stopping ? 0
+                                        : 3 * settings_.interval_seconds +
+                                              std::chrono::duration<double>(longest).count() + 30;
+  const std::string status = RenderStatusFile({.node = node_,
+                                               .boot_id = boot_id_,
+                                               .state = policy_state_,
+                                               .probes = LatestInCatalogueOrder(),
+                                               .updated_at = UnixNow(),
+                                               .valid_seconds = valid_seconds,
+                                               .round_interval_seconds = settings_.interval_seconds,
+                                               .version = NODEHEALTH_VERSION,
+                                               .pid = static_cast<long>(::getpid()),
+                                               .state_error = counters_.state_error});
+  if (Expected<bool> saved = WriteFileAtomically(dir + "/" + kStatusFileName, status); !saved) {
     ++counters_.state_write_errors;
     spdlog::error("{}", saved.error().message);
+    if (counters_.state_error.empty()) counters_.state_error = saved.error().message;
   }
 }
 
@@ -462,15 +530,20 @@ int Agent::Run(std::ostream& err) {
     bool reload = false, run_active = false;
     {
       std::unique_lock lock(wake_mutex_);
-      const SteadyClock::time_point wake = std::min(next_passive, next_active);
-      ExpectProgressWithin(wake - SteadyClock::now() + std::chrono::seconds(30));
-      wake_cv_.wait_until(lock, wake, [&] {
-        return stop_ || reload_ || run_active_ || SteadyClock::now() >= wake;
-      });
+      const auto wake_at = [&] {
+        return std::min({next_passive, next_active, flush_state_at_.value_or(kNever)});
+      };
+      ExpectProgressWithin(wake_at() - SteadyClock::now() + std::chrono::seconds(30));
+      // The wake time may move earlier while waiting (a state flush requested): loop, not a
+      // predicate, so the wait is recomputed after every notification.
+      while (!stop_ && !reload_ && !run_active_ && SteadyClock::now() < wake_at()) {
+        wake_cv_.wait_until(lock, wake_at());
+      }
       if (stop_) break;
       std::swap(reload, reload_);
       std::swap(run_active, run_active_);
     }
+    FlushStateIfDue();
     if (reload) {
       Reload();
       if (!settings_.active_interval_seconds) {
@@ -504,7 +577,7 @@ int Agent::Run(std::ostream& err) {
   watch_.Stop();
   {
     std::lock_guard lock(results_mutex_);
-    WriteStateFiles(false, /*force=*/true);
+    WriteStateFiles(/*stopping=*/true);
   }
   http->reset();
   signals.join();
@@ -543,7 +616,30 @@ int RunAgent(const AgentOptions& options, std::ostream& err) {
         << ec.message() << "\n";
     return 2;
   }
+  // One agent per state directory: a second would overwrite the first's decisions. The lock dies
+  // with the process (kill -9 included); the descriptor stays open until _Exit.
+  const std::string lock_path = settings->state_dir + "/.agent.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    err << "nodehealth agent: "
+        << (lock_fd < 0
+                ? "cannot open " + lock_path + ": " + std::strerror(errno)
+                : "another nodehealth agent uses the state directory " + settings->state_dir)
+        << "\n";
+    return 2;
+  }
   const std::string state_path = settings->state_dir + "/state.json";
+  // Left by a predecessor killed while writing (this process is the only writer now).
+  for (const std::string& file : {state_path, settings->state_dir + "/" + kStatusFileName}) {
+    if (const int removed = RemoveStaleTemporaries(file, std::chrono::seconds(0)); removed > 0) {
+      spdlog::info("removed {} temporary file(s) of {} left by an interrupted write", removed,
+                   file);
+    }
+  }
+  if (Expected<bool> trusted = platform::CheckTrustedDirectory(settings->state_dir); !trusted) {
+    spdlog::error("slurm-healthcheck will not trust the status file in {}: {}", settings->state_dir,
+                  trusted.error().message);
+  }
   Expected<PolicyState> state = LoadPolicyState(state_path);
   if (!state) {
     // Kept for a person to read, never overwritten: the agent starts with an empty history.
