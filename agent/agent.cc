@@ -342,8 +342,9 @@ ProbeResult Agent::XidResult(const KernelLogView& view, const NodeInventory& inv
   }
   ReportXids(view.tally, "/dev/kmsg", result);
   if (!view.following) {
-    MarkUndecided(result, codes::kProbeError, "node", "cannot follow the kernel log: " + view.error,
-                  {{"/dev/kmsg", view.error, "readable"}});
+    const std::string why = view.error.empty() ? "cannot follow the kernel log" : view.error;
+    MarkUndecided(result, codes::kProbeError, "node", why,
+                  {{"/dev/kmsg", why, "the kernel's records since boot"}});
     return result;
   }
   if (view.stats.overwritten > 0) {
@@ -504,12 +505,13 @@ int Agent::Run(std::ostream& err) {
     std::lock_guard lock(results_mutex_);
     inventory_ = std::make_shared<const NodeInventory>(GatherNodeInventory(fs_));
   }
+  // Signals first: SIGTERM is taken however long the start takes.
+  std::thread signals([this] { SignalLoop(); });
   // The backlog is read here, before the first round: XIDs from before the agent started reach
   // the policy (and a sticky fault from the saved state drains at once).
   watch_.Start();
   Reevaluate({}, /*round_ended=*/false);
 
-  std::thread signals([this] { SignalLoop(); });
   std::thread nvml_events([this] { NvmlEventLoop(); });
   std::thread watchdog;
   if (std::optional<std::chrono::microseconds> period = WatchdogPeriod()) {

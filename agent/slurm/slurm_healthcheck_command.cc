@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
@@ -321,6 +322,9 @@ SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& option
     spdlog::warn("{}", summary);
   }
   const std::string state_file = *state_dir + "/" + kSlurmOutcomeFile;
+  std::error_code ec;  // a node where the agent never ran has no state directory yet
+  std::filesystem::create_directories(*state_dir, ec);
+  RemoveStaleTemporaries(state_file, std::chrono::seconds(120));  // runs killed by Slurm at 60 s
   if (Expected<bool> written = WriteFileAtomically(state_file, OutcomeJson(o)); !written) {
     spdlog::warn("slurm-healthcheck: cannot write {}: {}", state_file, written.error().message);
   }

@@ -1,6 +1,7 @@
 // `nodehealth check` as operators and scripts run it: the real binary, real fixture trees, the
 // fake NVML through --nvml-library, and the exit codes of CONTRACT.md.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <set>
 
@@ -418,6 +419,61 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult version = RunCommand({NodehealthBinary(), "--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out, "0.1.0\n");
+}
+
+// Issue 13 item 7: a FIFO or an empty file at /dev/kmsg passed as a clean kernel log.
+TEST(CheckCommandTest, AKernelLogThatIsNoLogCannotPass) {
+  for (const bool fifo : {true, false}) {
+    FixtureNode node("hgx-h100-xe9680.toml");
+    const std::string kmsg = node.root() + "/dev/kmsg";
+    std::filesystem::remove(kmsg);
+    if (fifo) {
+      ASSERT_EQ(::mkfifo(kmsg.c_str(), 0600), 0);
+    } else {
+      std::ofstream(kmsg).flush();
+    }
+    Check c = RunCheckOn(node, {"--only", "gpu_xid"}, std::chrono::seconds(30));
+    EXPECT_EQ(c.run.exit_code, 1) << c.run.err;
+    const json* xid = ProbeIn(c.report, "gpu_xid");
+    ASSERT_NE(xid, nullptr) << c.run.out;
+    EXPECT_EQ((*xid)["verdict"], "error");
+    EXPECT_EQ((*xid)["findings"][0]["code"], "probe_error");
+    EXPECT_NE((*xid)["error"].get<std::string>().find(fifo ? "is not the kernel log: a FIFO"
+                                                           : "is empty; a real one always holds"),
+              std::string::npos)
+        << (*xid)["error"];
+  }
+}
+
+// Issue 13 item 4: with no agent, `slurm-healthcheck` runs a fallback check; where NVML hangs on
+// every call that check cannot tell, and "cannot tell" is exit 2, never "fit" (it said
+// "none (healthy)" and exited 0, while `check` on the same node exits 1 with probe_timeout).
+TEST(SlurmFallbackCheckTest, HangingNvmlIsNeverFit) {
+  FixtureNode node("fault-nvml-init-hang.toml");
+  testing::TempDir dir;
+  const std::string scontrol = dir.path() + "/scontrol";
+  std::ofstream(scontrol) << "#!/bin/sh\n[ \"$1\" = show ] && echo 'NodeName=gpu01 State=IDLE "
+                             "Partitions=gpu'\nexit 0\n";
+  std::filesystem::permissions(scontrol, std::filesystem::perms::owner_all);
+  const std::string config = dir.path() + "/nodehealth.toml";
+  std::ofstream(config) << "[slurm]\nscontrol = \"" << scontrol
+                        << "\"\ncheck_timeout_seconds = 3\n";
+  const testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "slurm-healthcheck", "--sysroot", node.root(),
+                  "--nvml-library", FakeNvmlLibrary(), "--config", config, "--state-dir",
+                  dir.path() + "/state", "--node", "gpu01", "--dry-run"},
+                 {{"NODEHEALTH_FAKE_NVML", node.scenario()}}, std::chrono::seconds(30));
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_NE(run.out.find("could not evaluate: "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("; the fallback check cannot tell whether the node is fit: "),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("gpu_health (probe_timeout)"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("healthy"), std::string::npos) << run.out;
+  std::ifstream outcome(dir.path() + "/state/slurm-healthcheck.json");
+  const json written = json::parse(outcome, nullptr, false);
+  EXPECT_EQ(written.value("exit_code", -1), 2) << written;
+  EXPECT_EQ(written.value("action", ""), "none") << written;
 }
 
 }  // namespace
