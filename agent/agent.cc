@@ -324,7 +324,15 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
     }
     round_started_ = started;
     round_seconds_ = UnixNow() - started;
+    // A probe whose run was abandoned in a hung NVML call returned at its deadline; the call did
+    // not: that probe is stuck too, as long as NVML is.
     counters_.stuck_probes = runner_.Stuck();
+    if (const std::optional<std::string> caller = nvml_->StuckCaller();
+        caller && !caller->empty() &&
+        std::find(counters_.stuck_probes.begin(), counters_.stuck_probes.end(), *caller) ==
+            counters_.stuck_probes.end()) {
+      counters_.stuck_probes.push_back(*caller);
+    }
     counters_.slurm_healthcheck.reset();
     if (slurm_outcome) counters_.slurm_healthcheck = *slurm_outcome;
   }

@@ -61,6 +61,8 @@ std::vector<ProbeResult> RoundRunner::Run(const std::vector<ScheduledProbe>& pro
     const platform::Deadline deadline = platform::Deadline::In(probes[i].timeout);
     auto slot = std::make_shared<Slot>();
     std::thread([slot, busy, environment, probe, deadline, start] {
+      // An NVML call of this thread that hangs is this probe's (nodehealth_probe_stuck).
+      const platform::NvmlCallerScope caller{std::string(probe->info().name)};
       ProbeContext context{.fs = environment->fs,
                            .nvml = environment->nvml.get(),
                            .profile = environment->profile.get(),

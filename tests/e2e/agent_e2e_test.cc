@@ -435,6 +435,12 @@ TEST(AgentNvmlTest, HungNvmlKeepsMetricsFast) {
       << LinesWith(text, "nodehealth_finding") << agent.Tail();
   EXPECT_EQ(Value(text, "nodehealth_probe_success", {{"probe", "gpu_health"}}), 0.0)
       << LinesWith(text, "probe_success");
+  // Issue 13 item 9: the probe whose NVML call hangs is stuck (the runner saw its thread
+  // return at the deadline and said 0, so the probe-stuck alert never fired); the others are not.
+  EXPECT_EQ(Value(text, "nodehealth_probe_stuck", {{"probe", "gpu_health"}}), 1.0)
+      << LinesWith(text, "probe_stuck");
+  EXPECT_EQ(Value(text, "nodehealth_probe_stuck", {{"probe", "ib_ports"}}), 0.0)
+      << LinesWith(text, "probe_stuck");
   // Probes that do not touch NVML still decide.
   EXPECT_EQ(Value(text, "nodehealth_probe_success", {{"probe", "ib_ports"}}), 1.0);
   EXPECT_EQ(Value(text, "nodehealth_probe_success", {{"probe", "gpu_xid"}}), 1.0);
