@@ -36,6 +36,7 @@
 #include "probes/all_probes.h"
 #include "probes/finding_catalog.h"
 #include "probes/ib_ports/ib_ports_probe.h"
+#include "probes/platform/child_process.h"
 #include "probes/platform/sysfs_values.h"
 #include "probes/platform/trusted_file.h"
 #include "probes/topology/topology_discovery.h"
@@ -158,6 +159,9 @@ class Agent {
 // a crash loses at most this much XID history, and only events the ring buffer no longer holds
 // (the rest is read again at start).
 constexpr std::chrono::seconds kStateWriteInterval{10};
+// How long children (mpirun) get between SIGTERM and SIGKILL when the agent stops: the agent ends
+// within about this plus a second (TimeoutStopSec in nodehealth.service leaves room for it).
+constexpr std::chrono::seconds kChildStopGrace{3};
 
 void Agent::SetScheduled() {
   std::lock_guard lock(results_mutex_);
@@ -193,16 +197,26 @@ void Agent::SignalLoop() {
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
-    std::lock_guard lock(wake_mutex_);
-    if (sig == SIGHUP) {
-      reload_ = true;
-    } else if (sig == SIGUSR1) {
-      run_active_ = true;
-    } else {
-      stop_ = true;
+    {
+      std::lock_guard lock(wake_mutex_);
+      if (sig == SIGHUP) {
+        reload_ = true;
+      } else if (sig == SIGUSR1) {
+        run_active_ = true;
+      } else {
+        stop_ = true;
+      }
+      wake_cv_.notify_all();
     }
-    wake_cv_.notify_all();
-    if (stop_) return;
+    if (sig != SIGTERM && sig != SIGINT) continue;
+    // Stopping must not wait for a round: an active one may have minutes left (MPI, RDMA). The
+    // scheduler stops waiting for it, and what it started (mpirun and its ranks) ends with its
+    // process group, before the state is written and the process exits.
+    runner_.Cancel();
+    if (const int left = platform::TerminateAllChildren(kChildStopGrace); left > 0) {
+      spdlog::error("{} child process group(s) still running after SIGKILL", left);
+    }
+    return;
   }
 }
 
@@ -305,6 +319,7 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
   ExpectProgressWithin(LongestTimeout(probes) + nodehealth::kProbeGrace + std::chrono::seconds(30));
   const double started = UnixNow();
   std::vector<ProbeResult> results = runner_.Run(probes, environment);
+  if (runner_.cancelled()) return;  // stopping: these results were abandoned, not decided
   Expected<slurm::SlurmOutcomeSummary> slurm_outcome =
       slurm::ReadSlurmOutcome(settings_.state_dir + "/" + slurm::kSlurmOutcomeFile);
   for (ProbeResult& result : results) {

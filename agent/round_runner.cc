@@ -11,6 +11,7 @@ namespace nodehealth::agent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kCancelPoll{100};
 
 struct Slot {
   std::mutex mutex;
@@ -91,9 +92,19 @@ std::vector<ProbeResult> RoundRunner::Run(const std::vector<ScheduledProbe>& pro
     Started& s = started[i];
     if (!s.slot) continue;
     std::unique_lock lock(s.slot->mutex);
-    if (s.slot->done_cv.wait_until(lock, s.deadline.time_point() + kProbeGrace,
-                                   [&] { return s.slot->done; })) {
+    // Short waits, so that Cancel (the agent stopping) is seen within 0.1 s even while an active
+    // probe has minutes left.
+    const Clock::time_point give_up = s.deadline.time_point() + kProbeGrace;
+    while (!s.slot->done && !cancelled_ && Clock::now() < give_up) {
+      s.slot->done_cv.wait_until(lock, std::min(give_up, Clock::now() + kCancelPoll));
+    }
+    if (s.slot->done) {
       results[i] = std::move(s.slot->result);
+      continue;
+    }
+    if (cancelled_) {
+      results[i] = StillRunning(std::string(probes[i].probe->info().name),
+                                "cancelled: the agent is stopping");
       continue;
     }
     const double waited = std::chrono::duration<double>(Clock::now() - s.start).count();
