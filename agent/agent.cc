@@ -88,6 +88,9 @@ class Agent {
   int Run(std::ostream& err);
 
  private:
+  // Binds the endpoint (http_); an Error when the address cannot be bound now.
+  Expected<bool> Listen(std::ostream& err);
+  void ListenRetryLoop(std::ostream& err);
   void SetScheduled();
   void SignalLoop();
   void NvmlEventLoop();
@@ -153,6 +156,9 @@ class Agent {
   bool reload_ = false;
   bool run_active_ = false;
   std::optional<SteadyClock::time_point> flush_state_at_;  // a dirty state waits for this
+
+  std::mutex http_mutex_;  // guards http_ (bound at start, or later by ListenRetryLoop)
+  std::unique_ptr<HttpEndpoint> http_;
 };
 
 // At most one write of the state files per this long for kernel-log events alone (an XID storm):
@@ -162,6 +168,8 @@ constexpr std::chrono::seconds kStateWriteInterval{10};
 // How long children (mpirun) get between SIGTERM and SIGKILL when the agent stops: the agent ends
 // within about this plus a second (TimeoutStopSec in nodehealth.service leaves room for it).
 constexpr std::chrono::seconds kChildStopGrace{3};
+// How often an address that could not be bound (taken by another process) is tried again.
+constexpr std::chrono::seconds kListenRetry{10};
 
 void Agent::SetScheduled() {
   std::lock_guard lock(results_mutex_);
@@ -509,19 +517,44 @@ void Agent::WriteStateFiles(bool stopping) {
   }
 }
 
-int Agent::Run(std::ostream& err) {
+Expected<bool> Agent::Listen(std::ostream& err) {
   Expected<std::unique_ptr<HttpEndpoint>> http = HttpEndpoint::Start(
       {.listen = settings_.listen, .threads = settings_.http_threads},
       {.snapshot = [this] { return store_.Latest(); }, .healthy = [this] { return Healthy(); }});
-  if (!http) {
-    err << "nodehealth agent: " << http.error().message << "\n";
-    return 2;
-  }
+  if (!http) return http.error();
   std::vector<int> ports = (*http)->ports();
   spdlog::info("listening on {} (port {})", settings_.listen, ports.empty() ? 0 : ports.front());
   // Tests and scripts that start the agent on port 0 learn the port from this line.
   if (!ports.empty()) err << "nodehealth agent: listening on port " << ports.front() << "\n";
   err.flush();
+  std::lock_guard lock(http_mutex_);
+  http_ = std::move(*http);
+  return true;
+}
+
+void Agent::ListenRetryLoop(std::ostream& err) {
+  while (true) {
+    {
+      std::unique_lock lock(wake_mutex_);
+      if (wake_cv_.wait_for(lock, kListenRetry, [this] { return stop_; })) return;
+    }
+    if (Listen(err)) return;
+  }
+}
+
+int Agent::Run(std::ostream& err) {
+  // A local user can hold the port while the agent is down (a restart, a crash): that must not
+  // keep the agent down too. Its rounds, drain decisions and status file do not need the port;
+  // the endpoint is tried again every kListenRetry until it binds.
+  std::thread listen_retry;
+  if (Expected<bool> listening = Listen(err); !listening) {
+    spdlog::error("{}; the agent runs on and tries again every {} s", listening.error().message,
+                  kListenRetry.count());
+    err << "nodehealth agent: " << listening.error().message << "; retrying every "
+        << kListenRetry.count() << " s\n";
+    err.flush();
+    listen_retry = std::thread([this, &err] { ListenRetryLoop(err); });
+  }
 
   ExpectProgressWithin(LongestTimeout(settings_.passive) + std::chrono::seconds(60));
   {
@@ -604,7 +637,11 @@ int Agent::Run(std::ostream& err) {
     std::lock_guard lock(results_mutex_);
     WriteStateFiles(/*stopping=*/true);
   }
-  http->reset();
+  if (listen_retry.joinable()) listen_retry.join();  // it sees stop_ and returns
+  {
+    std::lock_guard lock(http_mutex_);
+    http_.reset();
+  }
   signals.join();
   // The NVML thread may be inside a hung driver call for up to its deadline (10 s when
   // registering): stopping must not wait for it. RunAgent ends the process with _Exit right after

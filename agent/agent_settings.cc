@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "agent/http_endpoint.h"
 #include "probes/all_probes.h"
 #include "probes/platform/file_system.h"
 
@@ -81,6 +82,10 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
   s.profile_reason = choice->reason;
 
   s.listen = options.listen.value_or(config->agent.listen.value_or(kDefaultListen));
+  // A malformed address is a usage error; one that cannot be bound now is retried (agent.cc).
+  if (!CivetListenSpec(s.listen)) {
+    return MakeError("--listen \"" + s.listen + "\" is not ADDR:PORT (e.g. 0.0.0.0:9840)");
+  }
   s.interval_seconds = options.interval_seconds.value_or(
       config->agent.interval_seconds.value_or(kDefaultIntervalSeconds));
   s.jitter = config->agent.jitter_fraction.value_or(kDefaultJitter);

@@ -1,8 +1,11 @@
 // The agent's state across restarts, kills, XID storms and a full disk (issue 13 items 1, 3, 11,
 // 12): the real `nodehealth agent` on fixture nodes, stopped, killed and started again on the same
 // state directory.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -325,6 +328,51 @@ TEST(AgentStateTest, AFullDiskIsReportedAndRecovered) {
   EXPECT_EQ(report["policy"]["state_error"], "");
   EXPECT_EQ(ReadJsonFile(state + "/status.json")["state_error"], "");
   EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+}
+
+// Item 2: a local user who holds the agent's port while it is down (a restart, a crash) kept it
+// down for good (exit 2, and systemd's RestartPreventExitStatus=2). The agent now runs on (rounds,
+// decisions, the status file slurm-healthcheck reads) and binds the port once it is free.
+TEST(AgentStateTest, APortHeldByAnotherProcessDoesNotKeepTheAgentDown) {
+  Node node(kAzureScenario);
+  AgentDirs dirs;
+  const int squatter = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(squatter, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(squatter, 4), 0);
+  ASSERT_EQ(::getsockname(squatter, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const int port = ntohs(address.sin_port);
+
+  BackgroundProcess agent(
+      {NODEHEALTH_BINARY, "agent", "--sysroot", node.root(), "--nvml-library",
+       NODEHEALTH_FAKE_NVML_LIBRARY, "--listen", "127.0.0.1:" + std::to_string(port), "--state-dir",
+       dirs.state(), "--config", dirs.config(), "--interval", "1"},
+      {{"NODEHEALTH_FAKE_NVML", node.scenario()}});
+  ASSERT_TRUE(agent.started()) << agent.error();
+  const auto wait_for = [&](const std::function<bool()>& done, std::chrono::seconds timeout) {
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until && !done()) std::this_thread::sleep_for(50ms);
+    return done();
+  };
+  EXPECT_TRUE(wait_for(
+      [&] { return agent.Stderr().find("retrying every 10 s") != std::string::npos; }, 10s))
+      << agent.OutputTail();
+  EXPECT_TRUE(agent.Running()) << agent.OutputTail();
+  // Rounds and the verdict go on without the port.
+  EXPECT_TRUE(
+      wait_for([&] { return ReadJsonFile(dirs.state() + "/status.json").is_object(); }, 15s))
+      << agent.OutputTail();
+
+  ::close(squatter);
+  const std::string listening = "nodehealth agent: listening on port " + std::to_string(port);
+  EXPECT_TRUE(wait_for([&] { return agent.Stderr().find(listening) != std::string::npos; }, 15s))
+      << agent.OutputTail();
+  EXPECT_EQ(HttpGet(LoopbackHostPort(port), "/healthz").status, 200);
+  EXPECT_EQ(agent.Stop(), 0) << agent.OutputTail();
 }
 
 }  // namespace
