@@ -8,9 +8,11 @@
 #      state.json and status.json must parse after every kill; temporary files left by killed
 #      writes are counted before the next start and after it;
 #   3. SIGTERM during an active round (an mpirun stand-in that would run 60 s): seconds to exit.
-# OLD=path/to/an/older/nodehealth repeats 1 and 3 with that binary for comparison.
+# OLD=path/to/an/older/nodehealth repeats 1 and 3 with that binary for comparison; ONLY_STOP=1
+# runs 3 alone; KEEP=1 keeps the scratch directory (its agent.err) for a look afterwards.
 #   BUILD=build KILLS=100 bench/agent_state.sh
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "agent_state.sh: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 cd "$(dirname "$0")/.."
 build="$(cd "${BUILD:-build}" && pwd)"
 kills="${KILLS:-100}"
@@ -19,8 +21,8 @@ fake_nvml="$build/tests/libnvml_fake.so"
 work="$(mktemp -d)"
 agent_pid=""
 cleanup() {
-  [[ -n "$agent_pid" ]] && kill -9 "$agent_pid" 2>/dev/null
-  rm -rf "$work"
+  [[ -n "$agent_pid" ]] && kill -9 "$agent_pid" 2>/dev/null || true
+  [[ -n "${KEEP:-}" ]] || rm -rf "$work"
 }
 trap cleanup EXIT
 echo > "$work/empty.toml"
@@ -108,7 +110,7 @@ stop_time() {  # $1: binary, $2: label
   kill "$agent_pid"
   for _ in $(seq 1200); do running "$agent_pid" || break; sleep 0.01; done
   local took=$(( ($(date +%s%N) - start) / 1000000 ))
-  kill -9 "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
+  kill -9 "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
   local rank; rank=$(cat "$bin/rank.pid")
   local alive="no"; running "$rank" && alive="yes"
   kill -9 "$rank" 2>/dev/null || true
@@ -116,10 +118,10 @@ stop_time() {  # $1: binary, $2: label
 }
 
 echo "XID storm against a full history:"
-storm "$build/agent/nodehealth" "this"
+[[ -n "${ONLY_STOP:-}" ]] || storm "$build/agent/nodehealth" "this"
 [[ -n "${OLD:-}" ]] && storm "$OLD" "old"
 echo "kill -9 while writing:"
-kill_loop
+[[ -n "${ONLY_STOP:-}" ]] || kill_loop
 echo "stop during an active round:"
 stop_time "$build/agent/nodehealth" "this"
 [[ -n "${OLD:-}" ]] && stop_time "$OLD" "old"
