@@ -1,6 +1,7 @@
 // `nodehealth check` as operators and scripts run it: the real binary, real fixture trees, the
 // fake NVML through --nvml-library, and the exit codes of CONTRACT.md.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <set>
@@ -287,6 +288,53 @@ TEST(BurninCommandTest, ProfileBudgetBoundsTheRunAndKillsAHungAllreduce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(left.exit_code, 1) << left.out;
+}
+
+// SIGTERM (systemd stopping the burn-in unit) or Ctrl-C during the all-reduce: mpirun and its
+// ranks are in their own process group, out of the signal's reach; they must end with the run
+// instead of staying on the GPUs and the fabric. (They were left running.)
+TEST(BurninCommandTest, TerminatedBurninEndsItsChildren) {
+  FixtureNode node("no-gpu.toml");
+  testing::TempDir dir;
+  const std::string bin = dir.path() + "/bin";
+  std::filesystem::create_directories(bin);
+  std::ofstream(bin + "/mpirun") << "#!/bin/sh\nsleep 60 &\necho $! > " << bin
+                                 << "/rank.pid\nwait\n";
+  std::filesystem::permissions(bin + "/mpirun", std::filesystem::perms::owner_all);
+  const char* path = std::getenv("PATH");
+  std::thread terminate([&] {
+    for (int i = 0; i < 200; ++i) {
+      std::ifstream pid_file(bin + "/rank.pid");
+      int rank = 0;
+      if (pid_file >> rank && rank > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    RunCommand({"/usr/bin/pkill", "-TERM", "-f", "nodehealth burnin --sysroot " + node.root()});
+  });
+  testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--only", "mpi_allreduce",
+                  "--profile", "none", "--format", "json", "--config",
+                  SourceDir() + "/tests/fixtures/empty-config.toml"},
+                 {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")}}, std::chrono::seconds(60));
+  terminate.join();
+  EXPECT_LT(run.seconds, 15) << run.err;
+  EXPECT_EQ(run.exit_code, 128 + SIGTERM) << run.err;
+  EXPECT_NE(run.err.find("stopped by signal 15; child processes ended"), std::string::npos)
+      << run.err;
+  std::ifstream pid_file(bin + "/rank.pid");
+  int rank = 0;
+  ASSERT_TRUE(pid_file >> rank) << "mpirun never started";
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {  // reaped by init a moment later on a loaded machine
+    std::ifstream stat("/proc/" + std::to_string(rank) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    const std::size_t paren = text.rfind(')');
+    gone = text.empty() || (paren != std::string::npos && text.substr(paren + 2, 1) == "Z");
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "the rank " << rank << " outlived the burn-in";
+  if (!gone) ::kill(rank, SIGKILL);
 }
 
 TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
