@@ -50,6 +50,16 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// At most one write of the state files per this long for kernel-log events alone (an XID storm):
+// a crash loses at most this much XID history, and only events the ring buffer no longer holds
+// (the rest is read again at start).
+constexpr std::chrono::seconds kStateWriteInterval{10};
+// How long children (mpirun) get between SIGTERM and SIGKILL when the agent stops: the agent ends
+// within about this plus a second (TimeoutStopSec in nodehealth.service leaves room for it).
+constexpr std::chrono::seconds kChildStopGrace{3};
+// How often an address that could not be bound (taken by another process) is tried again.
+constexpr std::chrono::seconds kListenRetry{10};
+
 // The signals the agent takes with sigwait, blocked in every thread it starts.
 sigset_t HandledSignals() {
   sigset_t set;
@@ -160,16 +170,6 @@ class Agent {
   std::mutex http_mutex_;  // guards http_ (bound at start, or later by ListenRetryLoop)
   std::unique_ptr<HttpEndpoint> http_;
 };
-
-// At most one write of the state files per this long for kernel-log events alone (an XID storm):
-// a crash loses at most this much XID history, and only events the ring buffer no longer holds
-// (the rest is read again at start).
-constexpr std::chrono::seconds kStateWriteInterval{10};
-// How long children (mpirun) get between SIGTERM and SIGKILL when the agent stops: the agent ends
-// within about this plus a second (TimeoutStopSec in nodehealth.service leaves room for it).
-constexpr std::chrono::seconds kChildStopGrace{3};
-// How often an address that could not be bound (taken by another process) is tried again.
-constexpr std::chrono::seconds kListenRetry{10};
 
 void Agent::SetScheduled() {
   std::lock_guard lock(results_mutex_);
