@@ -1,10 +1,13 @@
 #include "agent/agent.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -28,11 +31,14 @@
 #include "agent/report_support.h"
 #include "agent/round_runner.h"
 #include "agent/sd_notify.h"
+#include "agent/status_file.h"
 #include "exporters/atomic_file.h"
 #include "probes/all_probes.h"
 #include "probes/finding_catalog.h"
 #include "probes/ib_ports/ib_ports_probe.h"
+#include "probes/platform/child_process.h"
 #include "probes/platform/sysfs_values.h"
+#include "probes/platform/trusted_file.h"
 #include "probes/topology/topology_discovery.h"
 
 #ifndef NODEHEALTH_VERSION
@@ -44,13 +50,15 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string BootId(const platform::FileSystem& fs) {
-  if (Expected<std::string> id = fs.ReadFile("/proc/sys/kernel/random/boot_id", 128)) {
-    const std::string_view trimmed = platform::TrimSpace(*id);
-    if (!trimmed.empty()) return std::string(trimmed);
-  }
-  return "unknown";
-}
+// At most one write of the state files per this long for kernel-log events alone (an XID storm):
+// a crash loses at most this much XID history, and only events the ring buffer no longer holds
+// (the rest is read again at start).
+constexpr std::chrono::seconds kStateWriteInterval{10};
+// How long children (mpirun) get between SIGTERM and SIGKILL when the agent stops: the agent ends
+// within about this plus a second (TimeoutStopSec in nodehealth.service leaves room for it).
+constexpr std::chrono::seconds kChildStopGrace{3};
+// How often an address that could not be bound (taken by another process) is tried again.
+constexpr std::chrono::seconds kListenRetry{10};
 
 // The signals the agent takes with sigwait, blocked in every thread it starts.
 sigset_t HandledSignals() {
@@ -83,12 +91,16 @@ class Agent {
         }) {
     counters_.start_time = UnixNow();
     counters_.config_reload_time = counters_.start_time;
+    last_run_id_ = HighestRunId(policy_state_);
     SetScheduled();
   }
 
   int Run(std::ostream& err);
 
  private:
+  // Binds the endpoint (http_); an Error when the address cannot be bound now.
+  Expected<bool> Listen(std::ostream& err);
+  void ListenRetryLoop(std::ostream& err);
   void SetScheduled();
   void SignalLoop();
   void NvmlEventLoop();
@@ -97,7 +109,10 @@ class Agent {
   void RunRound(const std::vector<ScheduledProbe>& probes);
   void Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended);
   ProbeResult XidResult(const KernelLogView& view, const NodeInventory& inventory);
-  void WriteStateFiles(bool decision_changed, bool force);
+  std::vector<ProbeSnapshot> LatestInCatalogueOrder() const;
+  void SaveState(bool urgent);
+  void WriteStateFiles(bool stopping);
+  void FlushStateIfDue();
   void ExpectProgressWithin(std::chrono::steady_clock::duration d) {
     progress_deadline_.store((SteadyClock::now() + d).time_since_epoch().count());
   }
@@ -120,6 +135,7 @@ class Agent {
   std::mutex results_mutex_;  // guards everything below up to the next blank line
   PolicyState policy_state_;
   std::map<std::string, ProbeSnapshot> latest_;
+  uint64_t last_run_id_ = 0;  // run ids only grow, across restarts too (drain_policy.h)
   uint64_t xid_batches_seen_ = UINT64_MAX;
   AgentCounters counters_;
   std::shared_ptr<const NodeInventory> inventory_;
@@ -128,6 +144,11 @@ class Agent {
   bool xid_watch_ = true;
   double round_started_ = 0;
   double round_seconds_ = 0;
+  // state.json and status.json: written at once when the decision changes, a round ends or the
+  // agent stops; kernel-log events between rounds (an XID storm that jobs can cause at will) mark
+  // them dirty and are written at most once per kStateWriteInterval (README "Reliability").
+  bool state_dirty_ = false;
+  SteadyClock::time_point last_state_write_{};
 
   std::shared_ptr<platform::NvmlRuntime> nvml_;
   RoundRunner runner_;
@@ -139,11 +160,15 @@ class Agent {
 
   NvmlXidEvents nvml_events_{nvml_};  // NvmlEventLoop's thread only
 
-  std::mutex wake_mutex_;  // guards the three requests and wakes the scheduler
+  std::mutex wake_mutex_;  // guards the requests below and wakes the scheduler
   std::condition_variable wake_cv_;
   bool stop_ = false;
   bool reload_ = false;
   bool run_active_ = false;
+  std::optional<SteadyClock::time_point> flush_state_at_;  // a dirty state waits for this
+
+  std::mutex http_mutex_;  // guards http_ (bound at start, or later by ListenRetryLoop)
+  std::unique_ptr<HttpEndpoint> http_;
 };
 
 void Agent::SetScheduled() {
@@ -180,16 +205,26 @@ void Agent::SignalLoop() {
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
-    std::lock_guard lock(wake_mutex_);
-    if (sig == SIGHUP) {
-      reload_ = true;
-    } else if (sig == SIGUSR1) {
-      run_active_ = true;
-    } else {
-      stop_ = true;
+    {
+      std::lock_guard lock(wake_mutex_);
+      if (sig == SIGHUP) {
+        reload_ = true;
+      } else if (sig == SIGUSR1) {
+        run_active_ = true;
+      } else {
+        stop_ = true;
+      }
+      wake_cv_.notify_all();
     }
-    wake_cv_.notify_all();
-    if (stop_) return;
+    if (sig != SIGTERM && sig != SIGINT) continue;
+    // Stopping must not wait for a round: an active one may have minutes left (MPI, RDMA). The
+    // scheduler stops waiting for it, and what it started (mpirun and its ranks) ends with its
+    // process group, before the state is written and the process exits.
+    runner_.Cancel();
+    if (const int left = platform::TerminateAllChildren(kChildStopGrace); left > 0) {
+      spdlog::error("{} child process group(s) still running after SIGKILL", left);
+    }
+    return;
   }
 }
 
@@ -262,6 +297,10 @@ void Agent::Reload() {
         fresh->nvml_library != settings_.nvml_library) {
       spdlog::warn("listen, state_dir and nvml_library take effect at the next restart");
     }
+    // Bound at start: the old values stay until a restart (the warning above says so).
+    fresh->listen = settings_.listen;
+    fresh->state_dir = settings_.state_dir;
+    fresh->nvml_library = settings_.nvml_library;
     {
       std::lock_guard lock(results_mutex_);  // Reevaluate reads settings_ on the watch thread
       settings_ = std::move(*fresh);
@@ -288,6 +327,7 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
   ExpectProgressWithin(LongestTimeout(probes) + nodehealth::kProbeGrace + std::chrono::seconds(30));
   const double started = UnixNow();
   std::vector<ProbeResult> results = runner_.Run(probes, environment);
+  if (runner_.cancelled()) return;  // stopping: these results were abandoned, not decided
   Expected<slurm::SlurmOutcomeSummary> slurm_outcome =
       slurm::ReadSlurmOutcome(settings_.state_dir + "/" + slurm::kSlurmOutcomeFile);
   for (ProbeResult& result : results) {
@@ -303,11 +343,19 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
     for (ProbeResult& result : results) {
       ProbeSnapshot& slot = latest_[result.name];
       slot.result = std::move(result);
-      ++slot.run;
+      slot.run = ++last_run_id_;
     }
     round_started_ = started;
     round_seconds_ = UnixNow() - started;
+    // A probe whose run was abandoned in a hung NVML call returned at its deadline; the call did
+    // not: that probe is stuck too, as long as NVML is.
     counters_.stuck_probes = runner_.Stuck();
+    if (const std::optional<std::string> caller = nvml_->StuckCaller();
+        caller && !caller->empty() &&
+        std::find(counters_.stuck_probes.begin(), counters_.stuck_probes.end(), *caller) ==
+            counters_.stuck_probes.end()) {
+      counters_.stuck_probes.push_back(*caller);
+    }
     counters_.slurm_healthcheck.reset();
     if (slurm_outcome) counters_.slurm_healthcheck = *slurm_outcome;
   }
@@ -325,8 +373,9 @@ ProbeResult Agent::XidResult(const KernelLogView& view, const NodeInventory& inv
   }
   ReportXids(view.tally, "/dev/kmsg", result);
   if (!view.following) {
-    MarkUndecided(result, codes::kProbeError, "node", "cannot follow the kernel log: " + view.error,
-                  {{"/dev/kmsg", view.error, "readable"}});
+    const std::string why = view.error.empty() ? "cannot follow the kernel log" : view.error;
+    MarkUndecided(result, codes::kProbeError, "node", why,
+                  {{"/dev/kmsg", why, "the kernel's records since boot"}});
     return result;
   }
   if (view.stats.overwritten > 0) {
@@ -348,7 +397,7 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
     ApplyActionOverrides(settings_.config.action_overrides, xid.result);
     if (view.batches != xid_batches_seen_) {  // a new "run": the tally may have changed
       xid_batches_seen_ = view.batches;
-      ++xid.run;
+      xid.run = ++last_run_id_;
     }
   }
 
@@ -368,12 +417,8 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
           std::chrono::duration<double>(round_started_)));
   report.duration_seconds = round_seconds_;
   report.version = NODEHEALTH_VERSION;
-  for (const auto& probe : AllProbes()) {  // the report lists probes in catalogue order
-    auto it = latest_.find(std::string(probe->info().name));
-    if (it == latest_.end()) continue;
-    input.probes.push_back(it->second);
-    report.probes.push_back(it->second.result);
-  }
+  input.probes = LatestInCatalogueOrder();  // the report lists probes in catalogue order
+  for (const ProbeSnapshot& snapshot : input.probes) report.probes.push_back(snapshot.result);
   const PolicyOutput output = EvaluateDrainPolicy(drain_, input, policy_state_);
   policy_state_ = output.state;
 
@@ -389,58 +434,140 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
 
   std::vector<std::string> gpus;
   for (const platform::PciDevice& gpu : inventory_->PciGpus()) gpus.push_back(gpu.bus_id);
+  if (output.changed) {
+    spdlog::warn("drain decision: {}", DescribeDecision(output.decision));
+    SdNotify("STATUS=" + DescribeDecision(output.decision));
+  }
+  // The status file first: whoever sees the decision on /report finds it there too.
+  if (output.changed || round_ended || had_new_xids) SaveState(output.changed || round_ended);
   store_.Publish(BuildAgentSnapshot({.report = report,
                                      .policy = output,
                                      .kernel_log = view,
                                      .gpu_bus_ids = gpus,
                                      .counters = counters_}));
-  if (output.changed) {
-    spdlog::warn("drain decision: {}", DescribeDecision(output.decision));
-    SdNotify("STATUS=" + DescribeDecision(output.decision));
-  }
-  WriteStateFiles(output.changed, round_ended || had_new_xids);
 }
 
-void Agent::WriteStateFiles(bool decision_changed, bool force) {
-  if (!decision_changed && !force) return;
+std::vector<ProbeSnapshot> Agent::LatestInCatalogueOrder() const {
+  std::vector<ProbeSnapshot> out;
+  for (const auto& probe : AllProbes()) {
+    auto it = latest_.find(std::string(probe->info().name));
+    if (it != latest_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+void Agent::SaveState(bool urgent) {
+  // Caller holds results_mutex_.
+  state_dirty_ = true;
+  const SteadyClock::time_point due = last_state_write_ + kStateWriteInterval;
+  if (urgent || SteadyClock::now() >= due) {
+    WriteStateFiles(/*stopping=*/false);
+    return;
+  }
+  std::lock_guard lock(wake_mutex_);  // order: results_mutex_, then wake_mutex_
+  if (!flush_state_at_ || due < *flush_state_at_) {
+    flush_state_at_ = due;
+    wake_cv_.notify_all();
+  }
+}
+
+void Agent::FlushStateIfDue() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    if (!flush_state_at_ || SteadyClock::now() < *flush_state_at_) return;
+    flush_state_at_.reset();
+  }
+  std::lock_guard lock(results_mutex_);
+  if (state_dirty_) WriteStateFiles(/*stopping=*/false);
+}
+
+void Agent::WriteStateFiles(bool stopping) {
+  // Caller holds results_mutex_.
   const std::string dir = settings_.state_dir;
+  state_dirty_ = false;
+  last_state_write_ = SteadyClock::now();
   if (Expected<bool> saved = SavePolicyState(dir + "/state.json", policy_state_); !saved) {
     ++counters_.state_write_errors;
+    counters_.state_error = saved.error().message;
     spdlog::error("{}", saved.error().message);
+  } else {
+    counters_.state_error.clear();
   }
-  if (Expected<bool> saved = WriteFileAtomically(dir + "/status.json",
-                                                 RenderStatusFile(node_, policy_state_, UnixNow()));
-      !saved) {
+  // The status file vouches for the node only while the agent runs: valid for a few rounds (and
+  // the longest probe), and no longer from the moment the agent stops.
+  std::chrono::milliseconds longest =
+      std::max(LongestTimeout(settings_.passive), LongestTimeout(settings_.active));
+  const double valid_seconds = stopping ? 0
+                                        : 3 * settings_.interval_seconds +
+                                              std::chrono::duration<double>(longest).count() + 30;
+  const std::string status = RenderStatusFile({.node = node_,
+                                               .boot_id = boot_id_,
+                                               .state = policy_state_,
+                                               .probes = LatestInCatalogueOrder(),
+                                               .updated_at = UnixNow(),
+                                               .valid_seconds = valid_seconds,
+                                               .round_interval_seconds = settings_.interval_seconds,
+                                               .version = NODEHEALTH_VERSION,
+                                               .pid = static_cast<long>(::getpid()),
+                                               .state_error = counters_.state_error});
+  if (Expected<bool> saved = WriteFileAtomically(dir + "/" + kStatusFileName, status); !saved) {
     ++counters_.state_write_errors;
     spdlog::error("{}", saved.error().message);
+    if (counters_.state_error.empty()) counters_.state_error = saved.error().message;
   }
 }
 
-int Agent::Run(std::ostream& err) {
+Expected<bool> Agent::Listen(std::ostream& err) {
   Expected<std::unique_ptr<HttpEndpoint>> http = HttpEndpoint::Start(
       {.listen = settings_.listen, .threads = settings_.http_threads},
       {.snapshot = [this] { return store_.Latest(); }, .healthy = [this] { return Healthy(); }});
-  if (!http) {
-    err << "nodehealth agent: " << http.error().message << "\n";
-    return 2;
-  }
+  if (!http) return http.error();
   std::vector<int> ports = (*http)->ports();
   spdlog::info("listening on {} (port {})", settings_.listen, ports.empty() ? 0 : ports.front());
   // Tests and scripts that start the agent on port 0 learn the port from this line.
   if (!ports.empty()) err << "nodehealth agent: listening on port " << ports.front() << "\n";
   err.flush();
+  std::lock_guard lock(http_mutex_);
+  http_ = std::move(*http);
+  return true;
+}
+
+void Agent::ListenRetryLoop(std::ostream& err) {
+  while (true) {
+    {
+      std::unique_lock lock(wake_mutex_);
+      if (wake_cv_.wait_for(lock, kListenRetry, [this] { return stop_; })) return;
+    }
+    if (Listen(err)) return;
+  }
+}
+
+int Agent::Run(std::ostream& err) {
+  // A local user can hold the port while the agent is down (a restart, a crash): that must not
+  // keep the agent down too. Its rounds, drain decisions and status file do not need the port;
+  // the endpoint is tried again every kListenRetry until it binds.
+  std::thread listen_retry;
+  if (Expected<bool> listening = Listen(err); !listening) {
+    spdlog::error("{}; the agent runs on and tries again every {} s", listening.error().message,
+                  kListenRetry.count());
+    err << "nodehealth agent: " << listening.error().message << "; retrying every "
+        << kListenRetry.count() << " s\n";
+    err.flush();
+    listen_retry = std::thread([this, &err] { ListenRetryLoop(err); });
+  }
 
   ExpectProgressWithin(LongestTimeout(settings_.passive) + std::chrono::seconds(60));
   {
     std::lock_guard lock(results_mutex_);
     inventory_ = std::make_shared<const NodeInventory>(GatherNodeInventory(fs_));
   }
+  // Signals first: SIGTERM is taken however long the start takes.
+  std::thread signals([this] { SignalLoop(); });
   // The backlog is read here, before the first round: XIDs from before the agent started reach
   // the policy (and a sticky fault from the saved state drains at once).
   watch_.Start();
   Reevaluate({}, /*round_ended=*/false);
 
-  std::thread signals([this] { SignalLoop(); });
   std::thread nvml_events([this] { NvmlEventLoop(); });
   std::thread watchdog;
   if (std::optional<std::chrono::microseconds> period = WatchdogPeriod()) {
@@ -461,15 +588,20 @@ int Agent::Run(std::ostream& err) {
     bool reload = false, run_active = false;
     {
       std::unique_lock lock(wake_mutex_);
-      const SteadyClock::time_point wake = std::min(next_passive, next_active);
-      ExpectProgressWithin(wake - SteadyClock::now() + std::chrono::seconds(30));
-      wake_cv_.wait_until(lock, wake, [&] {
-        return stop_ || reload_ || run_active_ || SteadyClock::now() >= wake;
-      });
+      const auto wake_at = [&] {
+        return std::min({next_passive, next_active, flush_state_at_.value_or(kNever)});
+      };
+      ExpectProgressWithin(wake_at() - SteadyClock::now() + std::chrono::seconds(30));
+      // The wake time may move earlier while waiting (a state flush requested): loop, not a
+      // predicate, so the wait is recomputed after every notification.
+      while (!stop_ && !reload_ && !run_active_ && SteadyClock::now() < wake_at()) {
+        wake_cv_.wait_until(lock, wake_at());
+      }
       if (stop_) break;
       std::swap(reload, reload_);
       std::swap(run_active, run_active_);
     }
+    FlushStateIfDue();
     if (reload) {
       Reload();
       if (!settings_.active_interval_seconds) {
@@ -503,9 +635,13 @@ int Agent::Run(std::ostream& err) {
   watch_.Stop();
   {
     std::lock_guard lock(results_mutex_);
-    WriteStateFiles(false, /*force=*/true);
+    WriteStateFiles(/*stopping=*/true);
   }
-  http->reset();
+  if (listen_retry.joinable()) listen_retry.join();  // it sees stop_ and returns
+  {
+    std::lock_guard lock(http_mutex_);
+    http_.reset();
+  }
   signals.join();
   // The NVML thread may be inside a hung driver call for up to its deadline (10 s when
   // registering): stopping must not wait for it. RunAgent ends the process with _Exit right after
@@ -542,7 +678,30 @@ int RunAgent(const AgentOptions& options, std::ostream& err) {
         << ec.message() << "\n";
     return 2;
   }
+  // One agent per state directory: a second would overwrite the first's decisions. The lock dies
+  // with the process (kill -9 included); the descriptor stays open until _Exit.
+  const std::string lock_path = settings->state_dir + "/.agent.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    err << "nodehealth agent: "
+        << (lock_fd < 0
+                ? "cannot open " + lock_path + ": " + std::strerror(errno)
+                : "another nodehealth agent uses the state directory " + settings->state_dir)
+        << "\n";
+    return 2;
+  }
   const std::string state_path = settings->state_dir + "/state.json";
+  // Left by a predecessor killed while writing (this process is the only writer now).
+  for (const std::string& file : {state_path, settings->state_dir + "/" + kStatusFileName}) {
+    if (const int removed = RemoveStaleTemporaries(file, std::chrono::seconds(0)); removed > 0) {
+      spdlog::info("removed {} temporary file(s) of {} left by an interrupted write", removed,
+                   file);
+    }
+  }
+  if (Expected<bool> trusted = platform::CheckTrustedDirectory(settings->state_dir); !trusted) {
+    spdlog::error("slurm-healthcheck will not trust the status file in {}: {}", settings->state_dir,
+                  trusted.error().message);
+  }
   Expected<PolicyState> state = LoadPolicyState(state_path);
   if (!state) {
     // Kept for a person to read, never overwritten: the agent starts with an empty history.

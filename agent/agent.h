@@ -14,8 +14,10 @@
 //     makes progress, SIGTERM/SIGINT clean exit (status 0), SIGHUP reloads config and profile
 //     (a bad file keeps the running settings and sets nodehealth_config_last_reload_successful 0).
 //
-// Exit status: 0 after SIGTERM; 2 when it cannot start (invalid config or profile, the listen
-// address cannot be bound, the state directory cannot be created).
+// Exit status: 0 after SIGTERM; 2 when it cannot start (invalid config or profile, a malformed
+// listen address, the state directory cannot be created or another agent holds it). A listen
+// address that cannot be bound now (another process holds the port) is no reason to stop: the
+// agent runs on without its endpoint and binds as soon as it can (every 10 s).
 #pragma once
 
 #include <iosfwd>

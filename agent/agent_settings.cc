@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
+#include "agent/http_endpoint.h"
 #include "probes/all_probes.h"
+#include "probes/platform/file_system.h"
 
 namespace nodehealth::agent {
 namespace {
@@ -16,11 +19,43 @@ bool Listed(const std::vector<std::string>& list, std::string_view name) {
 
 }  // namespace
 
-std::string ResolveStateDir(const std::optional<std::string>& option, const Config& config) {
-  if (option) return *option;
-  if (config.state_dir) return *config.state_dir;
+namespace {
+
+// `path` with symbolic links resolved as far as it exists, "." and ".." folded and no trailing
+// separator, so that "/var/lib/nodehealth/" and "/var/lib/../lib/nodehealth" name one directory.
+std::filesystem::path Normalized(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::weakly_canonical(path, ec);
+  if (ec) p = std::filesystem::path(path).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  return p;
+}
+
+bool SamePath(const std::string& a, const std::string& b) { return Normalized(a) == Normalized(b); }
+
+}  // namespace
+
+bool IsLiveRoot(const std::string& sysroot) { return sysroot.empty() || SamePath(sysroot, "/"); }
+
+Expected<std::string> ResolveStateDir(const std::optional<std::string>& option,
+                                      const Config& config, const std::string& sysroot) {
   const char* systemd_state = std::getenv("STATE_DIRECTORY");  // StateDirectory= (systemd.exec)
-  return systemd_state && *systemd_state ? std::string(systemd_state) : kDefaultStateDir;
+  const std::string live = config.state_dir                  ? *config.state_dir
+                           : systemd_state && *systemd_state ? std::string(systemd_state)
+                                                             : kDefaultStateDir;
+  if (IsLiveRoot(sysroot)) return option.value_or(live);
+  // A recorded node (--sysroot) keeps its own state: sticky faults found on a fixture must never
+  // reach the live node's status file, which slurm-healthcheck turns into a drain of this node.
+  const std::string chosen = option.value_or(platform::JoinPath(sysroot, kDefaultStateDir));
+  for (const std::string& forbidden : {live, std::string(kDefaultStateDir)}) {
+    if (SamePath(chosen, forbidden)) {
+      return MakeError("the state directory " + chosen +
+                       " is the live node's; a --sysroot run needs its own (--state-dir DIR, "
+                       "default SYSROOT" +
+                       kDefaultStateDir + ")");
+    }
+  }
+  return chosen;
 }
 
 Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
@@ -47,10 +82,16 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
   s.profile_reason = choice->reason;
 
   s.listen = options.listen.value_or(config->agent.listen.value_or(kDefaultListen));
+  // A malformed address is a usage error; one that cannot be bound now is retried (agent.cc).
+  if (!CivetListenSpec(s.listen)) {
+    return MakeError("--listen \"" + s.listen + "\" is not ADDR:PORT (e.g. 0.0.0.0:9840)");
+  }
   s.interval_seconds = options.interval_seconds.value_or(
       config->agent.interval_seconds.value_or(kDefaultIntervalSeconds));
   s.jitter = config->agent.jitter_fraction.value_or(kDefaultJitter);
-  s.state_dir = ResolveStateDir(options.state_dir, *config);
+  Expected<std::string> state_dir = ResolveStateDir(options.state_dir, *config, common.sysroot);
+  if (!state_dir) return state_dir.error();
+  s.state_dir = std::move(*state_dir);
   s.http_threads = config->agent.http_threads.value_or(4);
   s.nvml_library = common.nvml_library.value_or(config->nvml_library.value_or(kDefaultNvml));
   s.active_interval_seconds = config->agent.active_interval_seconds;

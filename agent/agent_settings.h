@@ -53,8 +53,14 @@ struct ResolvedSettings {
 
 // The state directory: the command-line option, else the config's state_dir, else
 // $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/nodehealth. Shared by the agent and
-// `slurm-healthcheck`, which writes its status file beside the agent's.
-std::string ResolveStateDir(const std::optional<std::string>& option, const Config& config);
+// `slurm-healthcheck`, which reads the agent's status file there and writes its own beside it.
+// Under --sysroot (a recorded node) it is the option, else SYSROOT/var/lib/nodehealth, and never
+// the live node's (an Error): a fixture tried on a production node must not drain it.
+Expected<std::string> ResolveStateDir(const std::optional<std::string>& option,
+                                      const Config& config, const std::string& sysroot);
+
+// True for "/" (and its spellings): the live node, not a recorded one.
+bool IsLiveRoot(const std::string& sysroot);
 
 // Errors: unreadable or invalid config or profile, unknown probe names: what `check` exits 2 for.
 Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,

@@ -73,6 +73,9 @@ void AddAgentMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
         "when the config was last loaded successfully (Unix time)", {}, c.config_reload_time);
   f.Add("nodehealth_state_write_errors_total", "failed writes of the state or status file", {},
         static_cast<double>(c.state_write_errors));
+  f.Add("nodehealth_state_last_write_successful",
+        "0 when the last write of the state or status file failed (a full or read-only disk)", {},
+        c.state_error.empty() ? 1 : 0);
   f.Add("nodehealth_nvml_xid_events_registered",
         "1 when the driver delivers XID events through NVML to the agent", {},
         c.nvml_events_registered ? 1 : 0);
@@ -127,6 +130,8 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
   nlohmann::json report = nlohmann::json::parse(RenderJsonReport(input.report));
   report["policy"] = PolicyStatusJson(input.policy.state);
   report["policy"]["xid_events_remembered"] = input.policy.state.xid_history.size();
+  // A drain decision that cannot be saved is lost at the next restart: say so where people look.
+  report["policy"]["state_error"] = input.counters.state_error;
   report["policy"]["kernel_log"] = {
       {"following", input.kernel_log.following},
       {"source", input.kernel_log.source},

@@ -36,6 +36,8 @@ struct AgentCounters {
   bool config_reload_ok = true;
   double config_reload_time = 0;  // Unix time of the last successful (re)load
   uint64_t state_write_errors = 0;
+  std::string
+      state_error;  // why the last write of state.json (or status.json) failed; "" when it did not
   std::vector<std::string> scheduled_probes;  // for nodehealth_probe_stuck's zero series
   std::vector<std::string> stuck_probes;
   bool nvml_events_registered = false;

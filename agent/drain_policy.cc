@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include "probes/finding_catalog.h"
@@ -25,37 +26,47 @@ bool Decided(const ProbeSnapshot& snapshot) {
          snapshot.result.verdict != ProbeVerdict::kSkip;
 }
 
+bool ReportsEvent(std::string_view code) {
+  const CatalogEntry* entry = FindCatalogEntry(code);
+  return entry != nullptr && entry->reports_event;
+}
+
 Treatment Treat(const DrainPolicyConfig& config, const Finding& finding) {
   return TreatFinding(config, finding.code, finding.action);
 }
 
+// Appends the new events (skipping replays of kmsg records already counted), forgets what is too
+// old or over the limit. Linear in the new events plus what is dropped: an XID storm against a full
+// history costs no sort and no index rebuild per event.
 void MergeXidHistory(const DrainPolicyConfig& config, const PolicyInput& input,
-                     std::vector<XidEventRecord>& history) {
-  std::set<std::pair<std::string, uint64_t>> seen;
-  for (const XidEventRecord& e : history) {
-    if (e.sequence != 0) seen.emplace(e.boot_id, e.sequence);
-  }
-  bool appended = false;
+                     PolicyState& state) {
+  std::vector<XidEventRecord>& history = state.xid_history;
+  bool out_of_order = false;
+  // kmsg sequence numbers only grow within a boot, so a record at or below the highest one
+  // counted before is a replay: the agent reads the ring buffer again from its start after a
+  // restart. (Compared with the value before this batch: a batch's order is not relied on.)
+  const uint64_t seen_before = state.xid_sequence_seen;
+  std::unordered_set<uint64_t> in_batch;  // a batch's duplicates count once too
   for (const XidEventRecord& e : input.new_xids) {
-    // Sequence numbers repeat the kernel log's own numbering, so a replay after an agent restart
-    // (the kernel buffer is read again from the start) brings back events already counted.
-    if (e.sequence != 0 && !seen.emplace(e.boot_id, e.sequence).second) continue;
+    if (e.sequence != 0 && e.boot_id == state.boot_id) {
+      if (e.sequence <= seen_before || !in_batch.insert(e.sequence).second) continue;
+      state.xid_sequence_seen = std::max(state.xid_sequence_seen, e.sequence);
+    }
+    out_of_order |= !history.empty() && e.time < history.back().time;
     history.push_back(e);
-    appended = true;
   }
-  if (appended) {
+  if (out_of_order) {
     std::stable_sort(
         history.begin(), history.end(),
         [](const XidEventRecord& a, const XidEventRecord& b) { return a.time < b.time; });
   }
   const double oldest = input.now - config.history_seconds;
-  history.erase(std::remove_if(history.begin(), history.end(),
-                               [&](const XidEventRecord& e) { return e.time < oldest; }),
-                history.end());
-  if (history.size() > config.history_limit) {
-    history.erase(history.begin(), history.begin() + static_cast<std::ptrdiff_t>(
-                                                         history.size() - config.history_limit));
+  auto keep = std::find_if(history.begin(), history.end(),
+                           [&](const XidEventRecord& e) { return e.time >= oldest; });
+  if (static_cast<std::size_t>(history.end() - keep) > config.history_limit) {
+    keep = history.end() - static_cast<std::ptrdiff_t>(config.history_limit);
   }
+  history.erase(history.begin(), keep);
 }
 
 std::string FormatSeconds(double seconds) {
@@ -99,6 +110,13 @@ std::vector<DrainReason> XidWindowReasons(const DrainPolicyConfig& config,
   return reasons;
 }
 
+uint64_t HighestRunId(const PolicyState& state) {
+  uint64_t highest = state.last_run_id;
+  for (const StickyFault& f : state.sticky) highest = std::max(highest, f.last_run);
+  for (const PendingFault& p : state.pending) highest = std::max(highest, p.last_run);
+  return highest;
+}
+
 Treatment TreatFinding(const DrainPolicyConfig& config, std::string_view code, Action action) {
   const auto rule = config.codes.find(std::string(code));
   const CodeRule* code_rule = rule == config.codes.end() ? nullptr : &rule->second;
@@ -136,8 +154,12 @@ PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyIn
     state.sticky.clear();
     state.pending.clear();
     state.boot_id = input.boot_id;
+    state.xid_sequence_seen = 0;
   }
-  MergeXidHistory(config, input, state.xid_history);
+  MergeXidHistory(config, input, state);
+  state.last_run_id = HighestRunId(previous);
+  for (const ProbeSnapshot& s : input.probes)
+    state.last_run_id = std::max(state.last_run_id, s.run);
 
   std::map<std::string, const ProbeSnapshot*> snapshots;
   for (const ProbeSnapshot& s : input.probes) snapshots[s.result.name] = &s;
@@ -163,11 +185,9 @@ PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyIn
         auto [it, inserted] = pending.try_emplace(
             key, PendingFault{name, finding.code, finding.entity, 1, t.rounds, snapshot->run});
         PendingFault& p = it->second;
-        // Evaluations also happen between probe rounds (a kernel-log event arrives); only a new
-        // run of the probe is another failing run. "New" is "different", not "greater": a
-        // restarted agent may number its runs from 1 again while the persisted state remembers
-        // higher numbers.
-        if (!inserted && snapshot->run != p.last_run) {
+        // Evaluations also happen between probe rounds (a kernel-log event arrives); only a newer
+        // run of the probe is another failing run.
+        if (!inserted && snapshot->run > p.last_run) {
           ++p.failing_runs;
           p.last_run = snapshot->run;
         }
@@ -191,11 +211,12 @@ PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyIn
     }
   }
 
-  // Release only on evidence: the probe ran again, decided, and did not report the fault.
+  // Release only on evidence: the probe ran again, decided, and did not report the fault. An
+  // event from a log is no condition a later run can see gone: only a reboot releases it.
   const auto released_by_probe = [&](const Key& key, uint64_t last_run) {
-    if (present.contains(key)) return false;
+    if (present.contains(key) || ReportsEvent(std::get<1>(key))) return false;
     const auto s = snapshots.find(std::get<0>(key));
-    return s != snapshots.end() && s->second->run != last_run && Decided(*s->second);
+    return s != snapshots.end() && s->second->run > last_run && Decided(*s->second);
   };
   state.pending.clear();
   for (auto& [key, p] : pending) {

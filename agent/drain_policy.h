@@ -6,7 +6,12 @@
 //     whose action is reset_gpu or higher (XID 79, 48, 95, ...). A sticky fault stays a reason
 //     until the node reboots (boot id changes) or the probe that reported it has decided again (a
 //     newer run with a verdict other than error/skip) without reporting it. While the probe errors
-//     or times out the fault is held: "cannot tell" never clears a hard fault.
+//     or times out the fault is held: "cannot tell" never clears a hard fault. A fault that
+//     reports an event from a log (gpu_xid: CatalogEntry::reports_event) is released by a reboot
+//     only: the log's ring buffer wraps, so a later run that no longer sees the line proves
+//     nothing.
+//   * "newer run" compares run ids (ProbeSnapshot::run) that only grow, across agent restarts too:
+//     PolicyState::last_run_id is persisted and the agent numbers its runs after it.
 //   * noisy codes (bandwidth, error counters, probe_error/probe_timeout, thermal, clocks) drain
 //   only
 //     after `rounds` failing runs of their probe in a row (default
@@ -97,9 +102,10 @@ Treatment TreatFinding(const DrainPolicyConfig& config, std::string_view code, A
 bool IsHardByDefault(const Finding& finding);
 bool IsNoisyByDefault(std::string_view code);
 
-// The latest result of one probe and the number of its run (increasing per probe; a run counter
-// that did not change since the previous evaluation means "no new run", any other value, lower
-// ones included after an agent restart, means a new run).
+// The latest result of one probe and the id of its run. Run ids only grow, across probes and
+// across agent restarts (the agent starts numbering after HighestRunId of the state it loaded):
+// an id above the one a fault remembers is a newer run; the same id is the same run evaluated
+// again (evaluations also happen between rounds, when kernel-log events arrive).
 struct ProbeSnapshot {
   ProbeResult result;
   uint64_t run = 0;
@@ -137,11 +143,17 @@ struct PolicyState {
   std::vector<StickyFault> sticky;
   std::vector<PendingFault> pending;
   std::vector<XidEventRecord> xid_history;  // oldest first
-  DrainDecision decision;                   // the last decision
-  double decided_at = 0;                    // Unix time the decision last changed; 0 never
+  uint64_t xid_sequence_seen = 0;  // the highest kmsg sequence of boot_id in xid_history so far
+  DrainDecision decision;          // the last decision
+  double decided_at = 0;           // Unix time the decision last changed; 0 never
+  uint64_t last_run_id = 0;        // the highest run id evaluated so far
 
   bool operator==(const PolicyState&) const = default;
 };
+
+// The highest run id `state` knows of (last_run_id, or a fault's last_run in a state written
+// before last_run_id existed): a restarted agent numbers its runs after it.
+uint64_t HighestRunId(const PolicyState& state);
 
 struct PolicyInput {
   std::vector<ProbeSnapshot> probes;     // latest result of each probe that ran
@@ -164,8 +176,9 @@ struct PolicyOutput {
 std::vector<DrainReason> XidWindowReasons(const DrainPolicyConfig& config,
                                           const std::vector<XidEventRecord>& events, double now);
 
-// Adds new_xids to the history (skipping events already in it: same boot id and non-zero
-// sequence), forgets what is older than history_seconds, clears sticky faults of another boot
+// Adds new_xids to the history (skipping replays: events of this boot whose non-zero kmsg
+// sequence is not above xid_sequence_seen), forgets what is older than history_seconds and what
+// is over history_limit (oldest first), clears sticky faults of another boot
 // (an empty input.boot_id is "unknown" and clears nothing), counts noisy runs, and decides.
 PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyInput& input,
                                  const PolicyState& previous);

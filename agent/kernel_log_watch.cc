@@ -4,6 +4,7 @@
 
 #include "agent/kernel_xid_events.h"
 #include "probes/gpu_xid/kernel_log_line.h"
+#include "probes/platform/kernel_log_source.h"
 
 namespace nodehealth::agent {
 
@@ -29,7 +30,7 @@ bool KernelLogWatch::TryOpen() {
   return true;
 }
 
-void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
+bool KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower, std::size_t max_bytes) {
   // Records carry their time since boot; mapped to wall time so that XID windows measure when the
   // XID happened, not when the agent (re)started and read it.
   // Read once per batch, and only when lines came: an idle agent wakes once a second for nothing
@@ -41,7 +42,10 @@ void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
   bool any_event = false;
   std::vector<std::string> lines;
   Expected<bool> more = true;
-  while (more && *more && !stopping_) {
+  // At most max_bytes per call, so that a source that never ends (a file appended without pause)
+  // still hands its events on and lets the owner stop the watch.
+  const uint64_t bytes_before = follower.stats().bytes;
+  while (more && *more && !stopping_ && follower.stats().bytes - bytes_before < max_bytes) {
     lines.clear();
     more = follower.ReadAvailable([&](std::string_view line) { lines.emplace_back(line); });
     if (lines.empty()) continue;
@@ -72,33 +76,57 @@ void KernelLogWatch::ReadBatch(platform::KernelLogFollower& follower) {
     view_.stats = follower.stats();
     ++view_.batches;
   }
-  if (!more) {
+  bool left = false;
+  {
     std::lock_guard lock(mutex_);
-    view_.following = false;
-    view_.error = more.error().message;
-    follower_.reset();  // `follower` dangles from here: nothing below uses it
+    if (!more) {
+      view_.following = false;
+      view_.error = more.error().message;
+      follower_.reset();  // `follower` dangles from here: nothing below uses it
+    } else {
+      left = *more;
+      // A log that is open but has never held a line is a hidden one, not a clean one: followed
+      // (records may still come), but not "up" until they do.
+      const bool empty = follower.stats().lines == 0;
+      view_.following = !empty;
+      view_.error = empty ? platform::EmptyKernelLogMessage(follower.path()) : "";
+    }
   }
   if (any_event && on_events_) on_events_(std::move(new_xids));
+  return left;
 }
 
 void KernelLogWatch::Start() {
-  if (TryOpen()) ReadBatch(*follower_);
+  // The backlog on the calling thread, so the first round sees it; bounded, so that no source can
+  // hold the start (the real ring buffer is at most 32 MiB: CONFIG_LOG_BUF_SHIFT <= 25). The
+  // thread carries on from wherever this stops.
+  if (TryOpen()) {
+    const auto deadline = std::chrono::steady_clock::now() + kBacklogTime;
+    uint64_t read = 0;
+    while (follower_ && !stopping_ && read < kBacklogBytes &&
+           std::chrono::steady_clock::now() < deadline) {
+      const uint64_t before = follower_->stats().bytes;
+      if (!ReadBatch(*follower_, kBatchBytes)) break;
+      read += follower_ ? follower_->stats().bytes - before : 0;
+    }
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
 void KernelLogWatch::Loop() {
+  bool more = true;  // data may be waiting: read before waiting
   while (!stopping_) {
     if (!follower_) {
       // Unreadable now (permissions, a missing file under --sysroot): try again a little later.
       for (int i = 0; i < 50 && !stopping_; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      if (!stopping_ && TryOpen()) ReadBatch(*follower_);
+      if (!stopping_ && TryOpen()) more = ReadBatch(*follower_, kBatchBytes);
       continue;
     }
     // The timeout bounds how late a replaced file is noticed; appends wake the wait at once.
-    follower_->Wait(std::chrono::milliseconds(1000));
-    if (!stopping_) ReadBatch(*follower_);
+    if (!more) follower_->Wait(std::chrono::milliseconds(1000));
+    if (!stopping_) more = ReadBatch(*follower_, kBatchBytes);
   }
 }
 

@@ -4,9 +4,12 @@
 // ClassifyKernelMessage; each batch that held events is handed to `on_events` at once, which is
 // what brings an XID to /metrics and to the drain decision within a second.
 //
-// Failure behaviour: an unreadable log is reported by View().error and retried every few seconds;
-// floods are read in bounded batches; garbage lines are counted and ignored; sequence gaps and
-// overwritten records are counted (View()), never fatal.
+// Failure behaviour: an unreadable log, or something at /dev/kmsg that is no log (/dev/null,
+// /dev/zero, a FIFO: platform::CheckKernelLogSource), is reported by View().error and retried
+// every few seconds; a log that has held no line yet is not `following` either (a hidden log is
+// no clean one); floods are read in bounded batches that each hand their events on; garbage lines
+// are counted and ignored; sequence gaps and overwritten records are counted (View()), never
+// fatal.
 //
 // Thread safety: Start/Stop from the owner's thread; View() from any thread; `on_events` runs on
 // the watch thread and must not call Stop().
@@ -14,6 +17,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,8 +53,9 @@ class KernelLogWatch {
   KernelLogWatch(const platform::FileSystem& fs, std::string boot_id, OnEvents on_events);
   ~KernelLogWatch();
 
-  // Reads the backlog on the calling thread (the first round then sees it), then follows on a
-  // new thread. Never fails: a log that cannot be opened is retried by the thread.
+  // Reads the backlog on the calling thread (the first round then sees it; at most 64 MiB or
+  // 10 s), then follows on a new thread. Never fails: a log that cannot be opened is retried by
+  // the thread.
   void Start();
   void Stop();
 
@@ -61,7 +66,11 @@ class KernelLogWatch {
   void InjectLine(std::string_view line);
 
  private:
-  void ReadBatch(platform::KernelLogFollower& follower);
+  // Reads what is available, at most `max_bytes`; true when more is waiting.
+  bool ReadBatch(platform::KernelLogFollower& follower, std::size_t max_bytes);
+  static constexpr std::size_t kBatchBytes = 8u << 20;
+  static constexpr uint64_t kBacklogBytes = 64u << 20;
+  static constexpr std::chrono::seconds kBacklogTime{10};
   void Loop();
   bool TryOpen();
 

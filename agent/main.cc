@@ -5,7 +5,13 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +28,7 @@
 #include "agent/slurm/slurm_healthcheck_command.h"
 #include "agent/sysroot.h"
 #include "agent/topology_command.h"
+#include "probes/platform/child_process.h"
 #include "probes/topology/topology_discovery.h"
 
 #ifndef NODEHEALTH_VERSION
@@ -38,6 +45,29 @@ void StartHardDeadline(double seconds, const char* message, int exit_code) {
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     std::fputs(message, stderr);
     std::_Exit(exit_code);
+  }).detach();
+}
+
+// `check` and `burnin` killed by SIGTERM or SIGINT (systemd stopping the burn-in unit, Ctrl-C):
+// the children a probe started (mpirun and its ranks) live in their own process group, so the
+// terminal's or systemd's signal to ours does not reach them, and the process's death would leave
+// them running on the GPUs and the fabric. Taken with sigwait on a thread of its own; call before
+// any other thread starts, so that every thread inherits the blocked mask.
+std::atomic<bool> g_terminating{false};
+
+void EndChildrenOnTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    g_terminating = true;  // main must not exit with the run's own status meanwhile
+    nodehealth::platform::TerminateAllChildren(std::chrono::seconds(2));
+    std::fprintf(stderr, "nodehealth: stopped by signal %d; child processes ended\n", sig);
+    std::_Exit(128 + sig);
   }).detach();
 }
 
@@ -273,6 +303,7 @@ int main(int argc, char** argv) {
     return nodehealth::RunTopologyCommand(topology_options, std::cout, std::cerr);
   }
 
+  EndChildrenOnTerminationSignals();
   const nodehealth::CheckOptions& options = burnin->parsed() ? burnin_options : check_options;
   // hwloc reads HWLOC_FSROOT while discovering: set it now, before any probe thread exists.
   nodehealth::topo::PrepareHwlocEnvironment(options.sysroot);
@@ -280,6 +311,9 @@ int main(int argc, char** argv) {
   run_options.timeout_given = burnin->parsed() ? burnin->count("--timeout") > 0 : true;
   run_options.arm_hard_deadline = StartCheckDeadline;
   const nodehealth::CheckResult result = nodehealth::RunCheck(run_options, std::cout, std::cerr);
+  // Ended by a signal: its thread exits with 128 + signal once the children are gone (the run
+  // may have finished first because they were killed; its status would say the probe failed).
+  while (g_terminating) ::pause();
   if (result.must_exit_immediately) {
     // A probe thread or NVML call is still running and holds references into RunCheck's frame:
     // skip static destructors and atexit handlers.

@@ -1,5 +1,6 @@
 #include "agent/policy_state.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <limits>
@@ -104,14 +105,20 @@ DrainReason ReadReason(const Json& j, const std::string& where) {
 PolicyState ReadState(const Json& root) {
   if (!root.is_object()) throw StateFormatError{"not a JSON object"};
   const auto schema = root.find("schema");
-  if (schema == root.end() || !schema->is_string() ||
-      schema->get<std::string>() != kPolicyStateSchema) {
+  int version = 0;
+  if (schema != root.end() && schema->is_string()) {
+    if (*schema == kPolicyStateSchema) version = 2;
+    if (*schema == kPolicyStateSchemaV1) version = 1;
+  }
+  if (version == 0) {
     throw StateFormatError{"\"schema\" is " + (schema == root.end() ? "missing" : schema->dump()) +
                            ", expected \"" + std::string(kPolicyStateSchema) + "\""};
   }
   PolicyState state;
   state.boot_id = GetString(root, "", "boot_id");
   state.decided_at = GetNumber(root, "", "decided_at");
+  // Absent in files written before run ids were persisted: HighestRunId falls back on the faults'.
+  if (root.contains("last_run_id")) state.last_run_id = GetUnsigned(root, "", "last_run_id");
   const Json& decision = Field(root, "", "decision");
   if (!decision.is_object()) Bad("decision", "must be an object");
   state.decision.recommended = GetBool(decision, "decision", "recommended");
@@ -131,22 +138,48 @@ PolicyState ReadState(const Json& root) {
                      GetString(j, where, "entity"), GetInt(j, where, "failing_runs"),
                      GetInt(j, where, "needed_runs"), GetUnsigned(j, where, "last_run")});
   });
-  ForEach(root, "", "xid_history", [&](const Json& j, const std::string& where) {
-    state.xid_history.push_back(XidEventRecord{
-        GetString(j, where, "boot_id"), GetUnsigned(j, where, "sequence"),
-        GetNumber(j, where, "time"), GetString(j, where, "bus_id"), GetInt(j, where, "xid")});
+  if (version == 1) {
+    ForEach(root, "", "xid_history", [&](const Json& j, const std::string& where) {
+      state.xid_history.push_back(XidEventRecord{
+          GetString(j, where, "boot_id"), GetUnsigned(j, where, "sequence"),
+          GetNumber(j, where, "time"), GetString(j, where, "bus_id"), GetInt(j, where, "xid")});
+    });
+    for (const XidEventRecord& e : state.xid_history) {
+      if (e.boot_id == state.boot_id) {
+        state.xid_sequence_seen = std::max(state.xid_sequence_seen, e.sequence);
+      }
+    }
+    return state;
+  }
+  state.xid_sequence_seen = GetUnsigned(root, "", "xid_sequence_seen");
+  ForEach(root, "", "xid_history", [&](const Json& group, const std::string& where_group) {
+    const std::string boot_id = GetString(group, where_group, "boot_id");
+    const Json& events = Field(group, where_group, "events");
+    if (!events.is_array()) Bad(where_group + ".events", "must be an array");
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const std::string where = where_group + ".events[" + std::to_string(i) + "]";
+      const Json& e = events[i];
+      if (!e.is_array() || e.size() != 4 || !e[0].is_number_unsigned() || !e[1].is_number() ||
+          !e[2].is_string() || !e[3].is_number_unsigned() ||
+          e[3].get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+        Bad(where, "must be [sequence, time, \"bus id\", xid]");
+      }
+      state.xid_history.push_back(XidEventRecord{boot_id, e[0].get<uint64_t>(), e[1].get<double>(),
+                                                 e[2].get<std::string>(),
+                                                 static_cast<int>(e[3].get<uint64_t>())});
+    }
   });
   return state;
 }
 
-Json Rfc3339(double unix_seconds) {
+}  // namespace
+
+std::string UnixRfc3339(double unix_seconds) {
   // Rounded, not truncated: a double of Unix seconds is a few hundred ns off its decimal value.
   const auto millis =
       std::chrono::round<std::chrono::milliseconds>(std::chrono::duration<double>(unix_seconds));
   return FormatRfc3339(std::chrono::system_clock::time_point(millis));
 }
-
-}  // namespace
 
 std::string SerializePolicyState(const PolicyState& state) {
   Json reasons = Json::array();
@@ -170,25 +203,30 @@ std::string SerializePolicyState(const PolicyState& state) {
                            {"needed_runs", p.needed_runs},
                            {"last_run", p.last_run}});
   }
+  // One group per run of events of the same boot (the history is in time order, so a boot's
+  // events are together): a full history of 10,000 events is ~0.4 MB, not 1.3 MB.
   Json history = Json::array();
   for (const XidEventRecord& e : state.xid_history) {
-    history.push_back(Json{{"boot_id", e.boot_id},
-                           {"sequence", e.sequence},
-                           {"time", e.time},
-                           {"bus_id", e.bus_id},
-                           {"xid", e.xid}});
+    if (history.empty() || history.back()["boot_id"] != e.boot_id) {
+      history.push_back(Json{{"boot_id", e.boot_id}, {"events", Json::array()}});
+    }
+    history.back()["events"].push_back(Json::array({e.sequence, e.time, e.bus_id, e.xid}));
   }
   const Json root{{"schema", kPolicyStateSchema},
                   {"boot_id", state.boot_id},
                   {"decided_at", state.decided_at},
+                  {"last_run_id", state.last_run_id},
                   {"decision",
                    {{"recommended", state.decision.recommended},
                     {"action", ToString(state.decision.action)},
                     {"reasons", std::move(reasons)}}},
                   {"sticky", std::move(sticky)},
                   {"pending", std::move(pending)},
+                  {"xid_sequence_seen", state.xid_sequence_seen},
                   {"xid_history", std::move(history)}};
-  return root.dump(1) + "\n";
+  // One line: a file for the agent, rewritten often (`jq . state.json` for a person); status.json
+  // is the one for people.
+  return root.dump() + "\n";
 }
 
 Expected<PolicyState> ParsePolicyState(std::string_view text) {
@@ -229,7 +267,7 @@ nlohmann::json PolicyStatusJson(const PolicyState& state) {
                           {"entity", f.entity},
                           {"message", f.message},
                           {"action", ToString(f.action)},
-                          {"since", Rfc3339(f.since)}});
+                          {"since", UnixRfc3339(f.since)}});
   }
   Json pending = Json::array();
   for (const PendingFault& p : state.pending) {
@@ -241,23 +279,10 @@ nlohmann::json PolicyStatusJson(const PolicyState& state) {
                            {"failing_runs", p.failing_runs},
                            {"needed_runs", p.needed_runs}});
   }
-  return Json{{"decided_at", state.decided_at > 0 ? Rfc3339(state.decided_at) : Json(nullptr)},
-              {"sticky", std::move(sticky)},
-              {"pending", std::move(pending)}};
-}
-
-std::string RenderStatusFile(const std::string& node, const PolicyState& state, double updated_at) {
-  Json reasons = Json::array();
-  for (const DrainReason& r : state.decision.reasons) reasons.push_back(ReasonJson(r));
-  Json root{{"schema", kStatusFileSchema},
-            {"node", node},
-            {"updated_at", Rfc3339(updated_at)},
-            {"drain",
-             {{"recommended", state.decision.recommended},
-              {"action", ToString(state.decision.action)},
-              {"reasons", std::move(reasons)}}}};
-  root.update(PolicyStatusJson(state));
-  return root.dump(2) + "\n";
+  return Json{
+      {"decided_at", state.decided_at > 0 ? Json(UnixRfc3339(state.decided_at)) : Json(nullptr)},
+      {"sticky", std::move(sticky)},
+      {"pending", std::move(pending)}};
 }
 
 }  // namespace nodehealth::agent

@@ -19,6 +19,14 @@ std::string NodeName(const platform::FileSystem& fs) {
   return "unknown";
 }
 
+std::string BootId(const platform::FileSystem& fs) {
+  if (Expected<std::string> id = fs.ReadFile("/proc/sys/kernel/random/boot_id", 128)) {
+    const std::string_view trimmed = platform::TrimSpace(*id);
+    if (!trimmed.empty()) return std::string(trimmed);
+  }
+  return "unknown";
+}
+
 void ApplyActionOverrides(const std::map<std::string, Action>& overrides, ProbeResult& probe) {
   if (overrides.empty()) return;
   for (Finding& finding : probe.findings) {

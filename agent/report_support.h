@@ -1,6 +1,6 @@
 // Small pieces shared by `check`/`burnin` and the agent when they assemble a report.
 //
-// Thread safety: pure functions (NodeName reads two files).
+// Thread safety: pure functions (NodeName and BootId read files).
 #pragma once
 
 #include <map>
@@ -15,6 +15,9 @@ namespace nodehealth {
 
 // The node's name: the recorded node's hostname under --sysroot, else gethostname(2).
 std::string NodeName(const platform::FileSystem& fs);
+
+// /proc/sys/kernel/random/boot_id (the recorded node's under --sysroot), "unknown" when absent.
+std::string BootId(const platform::FileSystem& fs);
 
 // The config's per-code action overrides ([actions]); severity follows the new action and the
 // probe's verdict is recomputed.

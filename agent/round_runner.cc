@@ -11,6 +11,7 @@ namespace nodehealth::agent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kCancelPoll{100};
 
 struct Slot {
   std::mutex mutex;
@@ -61,6 +62,8 @@ std::vector<ProbeResult> RoundRunner::Run(const std::vector<ScheduledProbe>& pro
     const platform::Deadline deadline = platform::Deadline::In(probes[i].timeout);
     auto slot = std::make_shared<Slot>();
     std::thread([slot, busy, environment, probe, deadline, start] {
+      // An NVML call of this thread that hangs is this probe's (nodehealth_probe_stuck).
+      const platform::NvmlCallerScope caller{std::string(probe->info().name)};
       ProbeContext context{.fs = environment->fs,
                            .nvml = environment->nvml.get(),
                            .profile = environment->profile.get(),
@@ -89,9 +92,19 @@ std::vector<ProbeResult> RoundRunner::Run(const std::vector<ScheduledProbe>& pro
     Started& s = started[i];
     if (!s.slot) continue;
     std::unique_lock lock(s.slot->mutex);
-    if (s.slot->done_cv.wait_until(lock, s.deadline.time_point() + kProbeGrace,
-                                   [&] { return s.slot->done; })) {
+    // Short waits, so that Cancel (the agent stopping) is seen within 0.1 s even while an active
+    // probe has minutes left.
+    const Clock::time_point give_up = s.deadline.time_point() + kProbeGrace;
+    while (!s.slot->done && !cancelled_ && Clock::now() < give_up) {
+      s.slot->done_cv.wait_until(lock, std::min(give_up, Clock::now() + kCancelPoll));
+    }
+    if (s.slot->done) {
       results[i] = std::move(s.slot->result);
+      continue;
+    }
+    if (cancelled_) {
+      results[i] = StillRunning(std::string(probes[i].probe->info().name),
+                                "cancelled: the agent is stopping");
       continue;
     }
     const double waited = std::chrono::duration<double>(Clock::now() - s.start).count();

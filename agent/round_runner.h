@@ -8,7 +8,7 @@
 // shared_ptr by every probe thread, so an abandoned thread keeps it alive after the round and a
 // config reload may replace it safely.
 //
-// Thread safety: Run from one thread (the scheduler); Stuck from any thread.
+// Thread safety: Run from one thread (the scheduler); Stuck and Cancel from any thread.
 #pragma once
 
 #include <atomic>
@@ -53,7 +53,13 @@ class RoundRunner {
   // Names of probes whose abandoned run is still going.
   std::vector<std::string> Stuck() const;
 
+  // From any thread (the agent's signal thread on SIGTERM): Run stops waiting within ~0.1 s and
+  // returns at once from now on; its results then say "cancelled" and must not be used.
+  void Cancel() { cancelled_ = true; }
+  bool cancelled() const { return cancelled_; }
+
  private:
+  std::atomic<bool> cancelled_{false};
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> busy_;
 };

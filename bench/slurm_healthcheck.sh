@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What one `nodehealth slurm-healthcheck` run costs on a node, against a real Slurm on localhost
 # (tests/slurm/local_slurm.sh) and the real agent on the Azure ND H100 v5 fixture node:
-#   1. verdict from the agent, node healthy (the common case: every HealthCheckInterval);
+#   1. verdict from the agent (its status file), node healthy (the common case: every
+#      HealthCheckInterval);
 #   2. verdict from the agent, a port down, node already drained (scontrol show node only);
 #   3. no agent: the bounded fallback check (passive probes in-process, fake NVML);
 #   4. the same on a full 1 MiB kernel log, without and with an XID window (a second read).
@@ -50,11 +51,12 @@ measure() {  # $1: label; the rest: extra arguments
              label, t[int((NR+1)/2)] / 1000, t[NR] / 1000, rss / 1024, action }'
 }
 
-measure "agent, healthy node"
+# The agent's verdict is its status file for the node it runs on: the recorded node here.
+measure "agent, healthy node" --sysroot "$dir/node"
 port="$dir/node/sys/class/infiniband/mlx5_ib3/ports/1"
 printf '1: DOWN\n' > "$port/state"
 sleep 2
-measure "agent, drained (first run drains)"
+measure "agent, drained (first run drains)" --sysroot "$dir/node"
 kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
 printf '4: ACTIVE\n' > "$port/state"
 measure "no agent: fallback check" --sysroot "$dir/node" --nvml-library "$build/tests/libnvml_fake.so"

@@ -1,11 +1,14 @@
 #include "exporters/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <string_view>
 
 namespace nodehealth {
 
@@ -49,7 +52,35 @@ Expected<bool> WriteFileAtomically(const std::string& path, std::string_view con
     ::unlink(temp.c_str());
     return MakeError("cannot rename into " + path + ": " + std::strerror(err), err);
   }
+  // The rename is in the directory: flush it too, or a power loss may bring back the old file.
+  // Best effort: the new content is already visible to every reader.
+  if (const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
   return true;
+}
+
+int RemoveStaleTemporaries(const std::string& path, std::chrono::seconds min_age) {
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string prefix =
+      "." + (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  DIR* listing = ::opendir(dir.empty() ? "/" : dir.c_str());
+  if (listing == nullptr) return 0;
+  const time_t now = ::time(nullptr);
+  int removed = 0;
+  while (const dirent* entry = ::readdir(listing)) {
+    const std::string_view name = entry->d_name;
+    // mkstemp's six characters after the prefix, nothing else: never a file of another name.
+    if (!name.starts_with(prefix) || name.size() != prefix.size() + 6) continue;
+    struct stat st;
+    if (::fstatat(::dirfd(listing), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISREG(st.st_mode) || now - st.st_mtime < min_age.count()) continue;
+    if (::unlinkat(::dirfd(listing), entry->d_name, 0) == 0) ++removed;
+  }
+  ::closedir(listing);
+  return removed;
 }
 
 }  // namespace nodehealth

@@ -52,7 +52,7 @@ constexpr std::array kCatalog = {
     CatalogEntry{"gpu_xid", kFail, kDrain,
                  "an XID error reported by the NVIDIA driver; the action follows NVIDIA's XID "
                  "catalogue for that XID",
-                 "Follow the resolution given for the XID."},
+                 "Follow the resolution given for the XID.", /*reports_event=*/true},
     CatalogEntry{"ib_hca_missing", kFail, kReboot,
                  "fewer InfiniBand HCAs or ports than the profile expects",
                  "Reboot; if the HCA is still missing, reseat or replace it."},

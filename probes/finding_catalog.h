@@ -24,6 +24,10 @@ struct CatalogEntry {
   Action action;
   std::string_view meaning;
   std::string_view remedy;
+  // The finding reports an event read from a log (an XID line), not a condition its probe reads
+  // again on every run: a later run that no longer sees it (the ring buffer wrapped, the agent
+  // restarted) proves nothing, so the drain policy releases such a fault only with a reboot.
+  bool reports_event = false;
 };
 
 // All entries, in catalogue order.

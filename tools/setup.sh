@@ -43,6 +43,9 @@ test_packages+=(dpkg-dev file debootstrap jq)
 # The units' tests (systemd/units_test.sh): systemd-analyze and systemctl from systemd, and procps
 # for /bin/kill, which `systemd-analyze verify` checks as ExecReload='s program.
 test_packages+=(systemd procps)
+# socat: the Slurm test's imposter, another local user answering on the agent's port (setpriv
+# from util-linux runs it as nobody).
+test_packages+=(socat)
 packages=("${build_packages[@]}")
 [[ "$mode" == test ]] && packages+=("${test_packages[@]}")
 

@@ -45,6 +45,10 @@ Expected<HealthView> ParseHealthReport(std::string_view text, HealthView::Source
   if (!report.is_object() || report.value("schema_version", json()) != 1) {
     return MakeError("report: not a nodehealth report (schema_version 1)");
   }
+  return HealthViewFromJson(report, source);
+}
+
+Expected<HealthView> HealthViewFromJson(const nlohmann::json& report, HealthView::Source source) {
   HealthView view;
   view.source = source;
   const auto drain = report.find("drain");

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "probes/action.h"
 #include "probes/util/expected.h"
 
@@ -36,5 +38,10 @@ struct HealthView {
 // A report with schema_version 1 whose drain and probes have the contract's types; anything else
 // is an Error saying what is wrong (a truncated body, another service on the port, ...).
 Expected<HealthView> ParseHealthReport(std::string_view json, HealthView::Source source);
+
+// The "drain" and "probes" members of a report or of the agent's status file (which share their
+// shape): drain.recommended, drain.reasons[] {code, entity, action}, probes[] {name, verdict,
+// findings[] {code, entity, action}}.
+Expected<HealthView> HealthViewFromJson(const nlohmann::json& document, HealthView::Source source);
 
 }  // namespace nodehealth::slurm

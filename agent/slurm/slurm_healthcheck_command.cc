@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
@@ -13,13 +14,14 @@
 #include "agent/config.h"
 #include "agent/kernel_xid_events.h"
 #include "agent/report_support.h"
+#include "agent/slurm/agent_verdict.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/scontrol.h"
 #include "agent/slurm/slurm_decision.h"
+#include "agent/status_file.h"
 #include "agent/toml_reader.h"
 #include "exporters/atomic_file.h"
 #include "exporters/json_report.h"
-#include "probes/platform/http_client.h"
 #include "probes/util/nesting_depth.h"
 
 namespace nodehealth::slurm {
@@ -53,31 +55,6 @@ std::string NodeNameForSlurm(const SlurmHealthcheckOptions& options) {
   return name.substr(0, name.find('.'));  // Slurm node names are short host names by default
 }
 
-// GET /healthz then /report from the agent; the health view or why there is none.
-Expected<HealthView> AskAgent(const std::string& host_port, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto left = [&] {
-    return std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(
-                                         deadline - std::chrono::steady_clock::now()));
-  };
-  const platform::HttpResponse health = platform::HttpGet(host_port, "/healthz", left());
-  if (!health.ok()) return MakeError("agent at " + host_port + ": " + health.error);
-  // 503: the agent runs but its scheduler stopped making progress; its results may be stale.
-  if (health.status != 200) {
-    return MakeError("agent at " + host_port + ": /healthz answered " +
-                     std::to_string(health.status));
-  }
-  const platform::HttpResponse report = platform::HttpGet(host_port, "/report", left());
-  if (!report.ok()) return MakeError("agent at " + host_port + ": /report: " + report.error);
-  if (report.status != 200) {
-    return MakeError("agent at " + host_port + ": /report answered " +
-                     std::to_string(report.status));
-  }
-  Expected<HealthView> view = ParseHealthReport(report.body, HealthView::Source::kAgent);
-  if (!view) return MakeError("agent at " + host_port + ": " + view.error().message);
-  return view;
-}
-
 // A passive `check` in this process, bounded by [slurm] check_timeout_seconds.
 Expected<HealthView> RunFallbackCheck(const SlurmHealthcheckOptions& options, const Config& config,
                                       bool& must_exit_immediately) {
@@ -105,6 +82,18 @@ Expected<HealthView> RunFallbackCheck(const SlurmHealthcheckOptions& options, co
   if (!xids) return one_run;
   return WithXidWindowReasons(std::move(one_run),
                               agent::XidWindowReasons(config.drain, *xids, UnixNow()));
+}
+
+// "gpu_health (probe_timeout: ...), ..." for the probes of `view` that could not decide.
+std::string UndecidedProbes(const HealthView& view) {
+  std::string text;
+  for (const auto& [name, outcome] : view.probes) {
+    if (outcome.verdict != "error") continue;
+    if (!text.empty()) text += ", ";
+    text += name;
+    if (!outcome.findings.empty()) text += " (" + outcome.findings.front().code + ")";
+  }
+  return text;
 }
 
 std::string OutcomeJson(const Outcome& o) {
@@ -160,11 +149,13 @@ int IdleCheck(const Scontrol& scontrol, const std::string& node, std::ostream& o
 
 // Decides and acts; fills `o` (exit_code included).
 void Evaluate(const SlurmHealthcheckOptions& options, const Config& config,
-              const Scontrol& scontrol, Outcome& o, bool& must_exit_immediately) {
-  const std::string agent = AgentHostPort(
-      config.slurm.agent_url.value_or(config.agent.listen.value_or(agent::kDefaultListen)));
-  Expected<HealthView> view = AskAgent(
-      agent, milliseconds(static_cast<int64_t>(config.slurm.agent_timeout_seconds * 1000)));
+              const std::string& state_dir, const Scontrol& scontrol, Outcome& o,
+              bool& must_exit_immediately) {
+  // The agent's verdict only through its status file, which only root can write (agent_verdict.h);
+  // the identity it must name is this node's, or the recorded node's under --sysroot.
+  const platform::RootedFileSystem fs(options.check.sysroot);
+  Expected<HealthView> view =
+      ReadAgentVerdict(state_dir, AgentIdentity{NodeName(fs), BootId(fs)}, UnixNow());
   if (view) {
     o.source = "agent";
   } else {
@@ -178,6 +169,16 @@ void Evaluate(const SlurmHealthcheckOptions& options, const Config& config,
     view = RunFallbackCheck(options, config, must_exit_immediately);
     if (!view) {
       o.error = o.agent_error + "; fallback check: " + view.error().message;
+      o.exit_code = 2;
+      return;
+    }
+    // A probe that could not decide (NVML hanging on every call, an unreadable kernel log) is no
+    // "fit": without the agent's repeated runs, the check cannot hold it until it counts, so it
+    // says it cannot tell (exit 2) instead of passing. A hard fault seen beside it still drains.
+    if (const std::string undecided = UndecidedProbes(*view);
+        !view->drain_recommended && !undecided.empty()) {
+      o.error =
+          o.agent_error + "; the fallback check cannot tell whether the node is fit: " + undecided;
       o.exit_code = 2;
       return;
     }
@@ -264,16 +265,6 @@ Expected<SlurmOutcomeSummary> ReadSlurmOutcome(const std::string& path) {
   }
 }
 
-std::string AgentHostPort(const std::string& listen_or_url) {
-  std::string s = listen_or_url;
-  if (s.starts_with("http://")) s = s.substr(7);
-  if (const std::size_t slash = s.find('/'); slash != std::string::npos) s.resize(slash);
-  if (s.starts_with("0.0.0.0:")) return "127.0.0.1:" + s.substr(8);
-  if (s.starts_with("[::]:")) return "[::1]:" + s.substr(5);
-  if (s.starts_with(":")) return "127.0.0.1" + s;
-  return s;
-}
-
 SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& options,
                                            std::ostream& out) {
   SlurmHealthcheckResult result;
@@ -314,7 +305,21 @@ SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& option
     result.exit_code = IdleCheck(scontrol, o.node, out);
     return result;
   }
-  if (o.error.empty()) Evaluate(options, *config, scontrol, o, result.must_exit_immediately);
+  Expected<std::string> state_dir =
+      agent::ResolveStateDir(options.state_dir, *config, options.check.sysroot);
+  if (!state_dir) {
+    out << "nodehealth slurm-healthcheck: " << state_dir.error().message << "\n";
+    spdlog::error("slurm-healthcheck: {}", state_dir.error().message);
+    result.exit_code = 2;
+    return result;
+  }
+  if (config->slurm.agent_url) {
+    spdlog::warn("slurm-healthcheck: [slurm] agent_url is ignored: the verdict is read from {}/{}",
+                 *state_dir, agent::kStatusFileName);
+  }
+  if (o.error.empty()) {
+    Evaluate(options, *config, *state_dir, scontrol, o, result.must_exit_immediately);
+  }
 
   const std::string summary = Summary(o);
   out << summary << "\n";
@@ -325,8 +330,10 @@ SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& option
   } else {
     spdlog::warn("{}", summary);
   }
-  const std::string state_file =
-      agent::ResolveStateDir(options.state_dir, *config) + "/" + kSlurmOutcomeFile;
+  const std::string state_file = *state_dir + "/" + kSlurmOutcomeFile;
+  std::error_code ec;  // a node where the agent never ran has no state directory yet
+  std::filesystem::create_directories(*state_dir, ec);
+  RemoveStaleTemporaries(state_file, std::chrono::seconds(120));  // runs killed by Slurm at 60 s
   if (Expected<bool> written = WriteFileAtomically(state_file, OutcomeJson(o)); !written) {
     spdlog::warn("slurm-healthcheck: cannot write {}: {}", state_file, written.error().message);
   }

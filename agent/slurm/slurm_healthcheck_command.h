@@ -1,9 +1,12 @@
 // `nodehealth slurm-healthcheck`: Slurm's HealthCheckProgram (CONTRACT.md "Slurm").
 //
 // Slurm runs it as root, with only SLURMD_NODENAME in the environment and no PATH, and kills it
-// after 60 s. It asks the running agent (GET /healthz, then /report) for the drain decision; when
-// no agent answers it runs a bounded passive `check` (unless [slurm] fallback = "none"; its
-// one-run view plus [drain.xid.<number>] windows over this boot's kernel log), reads the node's
+// after 60 s. It takes the running agent's drain decision from the agent's status file in the
+// state directory, which only root can write (agent_verdict.h: never from the agent's TCP port,
+// which any local user can listen on while the agent is down); when there is no valid status file
+// it runs a bounded passive `check` (unless [slurm] fallback = "none"; its one-run view plus
+// [drain.xid.<number>] windows over this boot's kernel log; a probe of it that cannot decide makes
+// the run "could not evaluate", never "fit"), reads the node's
 // state with scontrol, and drains, updates, resumes or leaves the node as
 // slurm_decision.h decides. A new drain that would exceed the blast-radius limit is suppressed.
 // Every run logs one line to syslog and stderr and writes `<state_dir>/slurm-healthcheck.json`
@@ -30,9 +33,11 @@ namespace nodehealth::slurm {
 struct SlurmHealthcheckOptions {
   // --config, --profile, --sysroot, --nvml-library, --topology-xml: for the fallback check.
   CheckOptions check;
-  std::optional<std::string> node;       // --node; else $SLURMD_NODENAME; else the short hostname
-  std::optional<std::string> state_dir;  // --state-dir; else config, $STATE_DIRECTORY, default
-  bool dry_run = false;                  // decide and report, but never call scontrol update
+  std::optional<std::string> node;  // --node; else $SLURMD_NODENAME; else the short hostname
+  // --state-dir; else config, $STATE_DIRECTORY, default (agent_settings.h ResolveStateDir): where
+  // the agent's status file is read and slurm-healthcheck.json written.
+  std::optional<std::string> state_dir;
+  bool dry_run = false;  // decide and report, but never call scontrol update
   bool idle_check = false;
 };
 
@@ -57,9 +62,5 @@ inline constexpr const char* kSlurmOutcomeFile = "slurm-healthcheck.json";
 // A missing file (the node does not run Slurm's health check) or one of another schema is an
 // Error; so is anything unreadable.
 Expected<SlurmOutcomeSummary> ReadSlurmOutcome(const std::string& path);
-
-// The agent's address for `listen` ("0.0.0.0:9840" -> "127.0.0.1:9840", "[::]:9840" ->
-// "[::1]:9840") or for an agent_url ("http://HOST:PORT[/]" -> "HOST:PORT").
-std::string AgentHostPort(const std::string& listen_or_url);
 
 }  // namespace nodehealth::slurm

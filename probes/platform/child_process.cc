@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 extern char** environ;
 
@@ -24,6 +26,18 @@ bool WaitUntil(pid_t pid, int& status, std::chrono::steady_clock::time_point unt
     if (std::chrono::steady_clock::now() >= until) return false;
     ::usleep(10000);
   }
+}
+
+// The children RunChild is waiting for, by pid (= process group), for TerminateAllChildren.
+struct Children {
+  std::mutex mutex;
+  std::set<pid_t> running;
+  std::set<pid_t> terminated;  // signalled by TerminateAllChildren, not yet reaped
+  bool terminating = false;
+};
+Children& AllChildren() {
+  static Children* children = new Children();  // never destroyed: threads may outlive main
+  return *children;
 }
 
 }  // namespace
@@ -98,7 +112,18 @@ ChildResult RunChild(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   std::string spawn_error;
-  const pid_t pid = SpawnInOwnGroup(argv, env, &actions, spawn_error);
+  pid_t pid = -1;
+  {
+    // Spawned and registered under one lock: TerminateAllChildren sees every child it must end.
+    Children& children = AllChildren();
+    std::lock_guard lock(children.mutex);
+    if (children.terminating) {
+      spawn_error = "not started: the process is stopping";
+    } else {
+      pid = SpawnInOwnGroup(argv, env, &actions, spawn_error);
+      if (pid > 0) children.running.insert(pid);
+    }
+  }
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -159,10 +184,39 @@ ChildResult RunChild(const std::vector<std::string>& argv,
       ::waitpid(pid, &status, 0);
     }
   }
+  {
+    Children& children = AllChildren();
+    std::lock_guard lock(children.mutex);
+    children.running.erase(pid);
+    result.terminated = children.terminated.erase(pid) > 0;
+  }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (WIFEXITED(status) && !result.timed_out) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;
+}
+
+int TerminateAllChildren(std::chrono::milliseconds grace) {
+  Children& children = AllChildren();
+  const auto still_running = [&] {
+    std::lock_guard lock(children.mutex);
+    return children.running;
+  };
+  {
+    std::lock_guard lock(children.mutex);
+    children.terminating = true;
+    for (const pid_t pid : children.running) {
+      children.terminated.insert(pid);
+      ::kill(-pid, SIGTERM);
+    }
+  }
+  const auto wait_until_gone = [&](std::chrono::steady_clock::time_point until) {
+    while (!still_running().empty() && std::chrono::steady_clock::now() < until) ::usleep(10000);
+  };
+  wait_until_gone(std::chrono::steady_clock::now() + grace);
+  for (const pid_t pid : still_running()) ::kill(-pid, SIGKILL);
+  wait_until_gone(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+  return static_cast<int>(still_running().size());
 }
 
 }  // namespace nodehealth::platform

@@ -252,25 +252,24 @@ Parse ParseResponse(const std::string& raw, HttpResponse& response, std::string&
 enum class StreamEnd { kClosed, kTimeout, kComplete, kError };
 
 // Receives into `response.raw` until the peer closes, the deadline, or (when `stop_at_complete`)
-// a whole response is in.
+// a whole response is in. The deadline is checked after every read, not only when the peer
+// pauses: a server that streams without end (a chunked body that never ends, a 4 GiB length)
+// ends at the deadline. The response is parsed only when no more data is waiting, so a large body
+// is not parsed again for every 64 KiB that arrives.
 StreamEnd Receive(int fd, Clock::time_point deadline, bool stop_at_complete, HttpResponse& response,
                   std::string& error) {
   char buffer[65536];
+  bool unparsed = false;  // data arrived since the last parse
   while (true) {
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n > 0) {
       response.raw.append(buffer, static_cast<std::size_t>(n));
+      unparsed = true;
       if (response.raw.size() > kMaxResponseBytes) {
         error = "response larger than " + std::to_string(kMaxResponseBytes) + " bytes";
         return StreamEnd::kError;
       }
-      if (stop_at_complete) {
-        HttpResponse scratch;
-        std::string why;
-        if (ParseResponse(response.raw, scratch, why) == Parse::kComplete) {
-          return StreamEnd::kComplete;
-        }
-      }
+      if (MillisLeft(deadline) == 0) return StreamEnd::kTimeout;
       continue;
     }
     if (n == 0) return StreamEnd::kClosed;
@@ -282,6 +281,14 @@ StreamEnd Receive(int fd, Clock::time_point deadline, bool stop_at_complete, Htt
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       error = std::string("recv: ") + std::strerror(errno);
       return StreamEnd::kError;
+    }
+    if (stop_at_complete && unparsed) {
+      unparsed = false;
+      HttpResponse scratch;
+      std::string why;
+      if (ParseResponse(response.raw, scratch, why) == Parse::kComplete) {
+        return StreamEnd::kComplete;
+      }
     }
     const int left = MillisLeft(deadline);
     if (left == 0) return StreamEnd::kTimeout;

@@ -1,7 +1,7 @@
-// A minimal blocking HTTP/1.1 client for loopback servers: `nodehealth slurm-healthcheck` asks the
-// running agent for /healthz and /report with it, and the end-to-end tests use it against the
-// agent and Prometheus. Plain TCP, no TLS, no compression (it never sends Accept-Encoding),
-// Content-Length, chunked and close-delimited bodies; at most 256 MiB.
+// A minimal blocking HTTP/1.1 client for loopback servers: the end-to-end tests use it against the
+// agent and Prometheus (slurm-healthcheck no longer asks the agent over TCP: agent_verdict.h).
+// Plain TCP, no TLS, no compression (it never sends Accept-Encoding), Content-Length, chunked and
+// close-delimited bodies; at most 256 MiB.
 //
 // `host_port` is "HOST:PORT" ("127.0.0.1:9840", "localhost:9840", "[::1]:9840").
 // Ownership: no state; ConnectTcp hands its socket to the caller.

@@ -1,5 +1,7 @@
 #include "probes/platform/kernel_log_follower.h"
 
+#include "probes/platform/kernel_log_source.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -35,12 +37,15 @@ void CloseFd(int& fd) {
 Expected<std::unique_ptr<KernelLogFollower>> KernelLogFollower::Open(const FileSystem& fs) {
   std::unique_ptr<KernelLogFollower> f(new KernelLogFollower());
   f->path_ = fs.HostPath("/dev/kmsg");
-  struct stat st;
-  if (::stat(f->path_.c_str(), &st) != 0) return SysError("cannot open", f->path_, errno);
-  f->device_ = S_ISCHR(st.st_mode);
-  f->inode_ = st.st_ino;
   f->fd_ = ::open(f->path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f->fd_ < 0) return SysError("cannot open", f->path_, errno);
+  struct stat st;
+  if (::fstat(f->fd_, &st) != 0) return SysError("cannot inspect", f->path_, errno);
+  // Not /dev/kmsg or a file of records (/dev/zero, /dev/null, a FIFO): an endless or empty
+  // stream that would pass for a log.
+  if (Expected<bool> source = CheckKernelLogSource(f->path_, st); !source) return source.error();
+  f->device_ = S_ISCHR(st.st_mode);
+  f->inode_ = st.st_ino;
   f->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (f->wake_fd_ < 0) return SysError("eventfd for", f->path_, errno);
   if (!f->device_) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,17 +56,64 @@ void EmitLines(std::string& carry, std::string_view chunk,
 
 }  // namespace
 
+Expected<bool> CheckKernelLogSource(const std::string& path, const struct stat& st) {
+  // /dev/kmsg is major 1 (mem), minor 11 (Documentation/admin-guide/devices.txt).
+  if (S_ISCHR(st.st_mode)) {
+    if (major(st.st_rdev) == 1 && minor(st.st_rdev) == 11) return true;
+    const char* known = "";
+    if (major(st.st_rdev) == 1) {
+      switch (minor(st.st_rdev)) {
+        case 3:
+          known = " (/dev/null)";
+          break;
+        case 5:
+          known = " (/dev/zero)";
+          break;
+        case 8:
+          known = " (/dev/random)";
+          break;
+        case 9:
+          known = " (/dev/urandom)";
+          break;
+        default:
+          break;
+      }
+    }
+    return MakeError(path + " is not the kernel log: character device " +
+                     std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev)) +
+                     known + ", not /dev/kmsg (1:11)");
+  }
+  if (S_ISREG(st.st_mode)) return true;
+  const char* what = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                     : S_ISDIR(st.st_mode)  ? "a directory"
+                     : S_ISBLK(st.st_mode)  ? "a block device"
+                                            : "not a file";
+  return MakeError(path + " is not the kernel log: " + what +
+                   ", not /dev/kmsg or a regular file of records");
+}
+
+std::string EmptyKernelLogMessage(const std::string& path) {
+  return "the kernel log " + path +
+         " is empty; a real one always holds records since boot (in a container, /dev/kmsg may be "
+         "hidden behind an empty file)";
+}
+
 Expected<KernelLogStats> ReadKernelLog(const FileSystem& fs, Deadline deadline,
                                        const std::function<void(std::string_view)>& on_line,
                                        std::size_t max_bytes) {
   KernelLogStats stats;
   stats.source = fs.HostPath("/dev/kmsg");
-  struct stat st;
-  if (::stat(stats.source.c_str(), &st) != 0) return SysError("cannot open", stats.source, errno);
-  stats.device = S_ISCHR(st.st_mode);
   Fd file;
+  // O_NONBLOCK: a FIFO must not block the open; what was opened is then checked.
   file.fd = ::open(stats.source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (file.fd < 0) return SysError("cannot open", stats.source, errno);
+  struct stat st;
+  if (::fstat(file.fd, &st) != 0) return SysError("cannot inspect", stats.source, errno);
+  if (Expected<bool> source = CheckKernelLogSource(stats.source, st); !source) {
+    return source.error();
+  }
+  stats.device = S_ISCHR(st.st_mode);
 
   // /dev/kmsg returns one record per read; 8 KiB holds the largest (CONSOLE_EXT_LOG_MAX).
   // A regular file is read in larger chunks.
@@ -105,6 +153,7 @@ Expected<KernelLogStats> ReadKernelLog(const FileSystem& fs, Deadline deadline,
     on_line(carry);
     ++stats.lines;
   }
+  if (stats.lines == 0 && stats.complete) return MakeError(EmptyKernelLogMessage(stats.source));
   return stats;
 }
 

@@ -10,8 +10,10 @@
 // Thread safety: stateless function.
 #pragma once
 
+#include <sys/stat.h>
 #include <cstddef>
 #include <cstdint>
+
 #include <functional>
 #include <string>
 #include <string_view>
@@ -31,8 +33,21 @@ struct KernelLogStats {
   bool complete = true;      // false when stopped by deadline or size limit
 };
 
+// Reads the whole log. Besides the failures above, a log that is not one (see
+// CheckKernelLogSource) or holds no line at all is an Error: a real kernel log always holds
+// records since boot, so an empty one is a hidden log (/dev/kmsg bound to an empty file in a
+// container), never a clean one.
 Expected<KernelLogStats> ReadKernelLog(const FileSystem& fs, Deadline deadline,
                                        const std::function<void(std::string_view)>& on_line,
                                        std::size_t max_bytes = 256u << 20);
+
+// What may stand at /dev/kmsg, checked on the opened descriptor's fstat: the kernel's kmsg device
+// (character device 1:11) or, under --sysroot, a regular file of records. Another device
+// (/dev/null in a container, /dev/zero, /dev/urandom: endless or empty), a FIFO, a socket or a
+// directory is an Error saying what it is.
+Expected<bool> CheckKernelLogSource(const std::string& path, const struct stat& st);
+
+// The message for a log that held no line.
+std::string EmptyKernelLogMessage(const std::string& path);
 
 }  // namespace nodehealth::platform

@@ -12,8 +12,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+thread_local std::string t_caller;  // NvmlCallerScope
+
 struct Task {
   std::function<void(NvmlSession&)> body;
+  std::string caller;  // who handed it in (NvmlCallerScope), for StuckCaller
   std::mutex mutex;
   std::condition_variable done_cv;
   bool done = false;
@@ -115,6 +118,12 @@ struct NvmlRuntime::State {
   }
 };
 
+NvmlCallerScope::NvmlCallerScope(std::string name) : previous_(std::move(t_caller)) {
+  t_caller = std::move(name);
+}
+
+NvmlCallerScope::~NvmlCallerScope() { t_caller = std::move(previous_); }
+
 NvmlRuntime::NvmlRuntime(std::string library_path) : state_(std::make_shared<State>()) {
   state_->library_path = std::move(library_path);
   std::thread([state = state_] { state->Loop(); }).detach();
@@ -142,6 +151,12 @@ bool NvmlRuntime::wedged() const {
   return state_->wedged;
 }
 
+std::optional<std::string> NvmlRuntime::StuckCaller() const {
+  std::lock_guard lock(state_->mutex);
+  if (!state_->wedged || !state_->running) return std::nullopt;
+  return state_->running->caller;
+}
+
 std::optional<NvmlStartup> NvmlRuntime::startup() const {
   std::lock_guard lock(state_->mutex);
   if (!state_->started) return std::nullopt;
@@ -152,6 +167,7 @@ void NvmlRuntime::RunErased(Deadline deadline, std::function<void(NvmlSession&)>
                             NvmlCallStatus& status, std::string& stuck_in, double& nvml_seconds) {
   auto task = std::make_shared<Task>();
   task->body = std::move(body);
+  task->caller = t_caller;
   {
     std::lock_guard lock(state_->mutex);
     if (state_->wedged) {

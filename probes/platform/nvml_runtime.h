@@ -56,6 +56,20 @@ class NvmlSession {
 
 enum class NvmlCallStatus { kOk, kTimedOut, kWedged };
 
+// Names the work the calling thread hands to NVML while it lives (the agent's round runner names
+// each probe's thread after the probe), so that a call that hangs can be attributed:
+// NvmlRuntime::StuckCaller. Thread-local; scopes nest (the innermost name counts).
+class NvmlCallerScope {
+ public:
+  explicit NvmlCallerScope(std::string name);
+  ~NvmlCallerScope();
+  NvmlCallerScope(const NvmlCallerScope&) = delete;
+  NvmlCallerScope& operator=(const NvmlCallerScope&) = delete;
+
+ private:
+  std::string previous_;
+};
+
 template <class R>
 struct NvmlOutcome {
   NvmlCallStatus status = NvmlCallStatus::kOk;
@@ -87,6 +101,9 @@ class NvmlRuntime {
 
   // True while a call that timed out has not returned.
   bool wedged() const;
+  // While wedged: the NvmlCallerScope name of the thread whose call hangs ("" when it had none);
+  // nullopt otherwise.
+  std::optional<std::string> StuckCaller() const;
   // Startup outcome; nullopt before the first Run() completed startup.
   std::optional<NvmlStartup> startup() const;
 

@@ -210,23 +210,73 @@ TEST(DrainPolicyTest, SameRunEvaluatedTwiceCountsOnce) {
   EXPECT_FALSE(out.decision.recommended);
 }
 
-TEST(DrainPolicyTest, RunCounterRestartedByTheAgentIsANewRun) {
+TEST(DrainPolicyTest, RunIdsContinueAfterTheStoredOnes) {
+  // A state written before last_run_id existed: the faults' run ids are the highest known.
   const DrainPolicyConfig config;
   PolicyState state;
   state.boot_id = "boot-a";
   state.pending.push_back(PendingFault{"ib_ports", "ib_port_errors", kHca0, 2, 3, 500});
   state.sticky.push_back(
-      StickyFault{"gpu_presence", "gpu_lost", kGpu0, "lost", Action::kReplace, kT0 - 100, 500});
+      StickyFault{"gpu_presence", "gpu_lost", kGpu0, "lost", Action::kReplace, kT0 - 100, 480});
+  ASSERT_EQ(HighestRunId(state), 500u);
+  // The restarted agent numbers its runs after 500.
   const PolicyOutput out = EvaluateDrainPolicy(
       config,
-      Input({Snap("ib_ports", 1, {MakeF(codes::kIbPortErrors, kHca0, Action::kDrain)}),
-             Snap("gpu_presence", 1, {})},
+      Input({Snap("ib_ports", 501, {MakeF(codes::kIbPortErrors, kHca0, Action::kDrain)}),
+             Snap("gpu_presence", 502, {})},
             kT0),
       state);
   EXPECT_EQ(Codes(out.decision), std::vector<std::string>{"ib_port_errors hca/mlx5_0/1"});
   ASSERT_EQ(out.state.pending.size(), 1u);
   EXPECT_EQ(out.state.pending[0].failing_runs, 3);
-  EXPECT_EQ(out.state.pending[0].last_run, 1u);
+  EXPECT_EQ(out.state.pending[0].last_run, 501u);
+  EXPECT_TRUE(out.state.sticky.empty());
+  EXPECT_EQ(out.state.last_run_id, 502u);
+  EXPECT_EQ(HighestRunId(out.state), 502u);
+}
+
+TEST(DrainPolicyTest, ARunIdNotAboveTheFaultsIsNoNewerRun) {
+  // Issue 13 item 1(b): a restarted agent that numbered its runs from 1 again released or held
+  // faults by coincidence of numbers. Only a run id above the fault's is evidence.
+  const DrainPolicyConfig config;
+  PolicyState state;
+  state.boot_id = "boot-a";
+  state.sticky.push_back(
+      StickyFault{"gpu_presence", "gpu_lost", kGpu0, "lost", Action::kReboot, kT0 - 100, 5});
+  state.pending.push_back(PendingFault{"ib_ports", "ib_port_errors", kHca0, 1, 3, 5});
+  for (uint64_t run : {1u, 5u}) {
+    const PolicyOutput out = EvaluateDrainPolicy(
+        config,
+        Input({Snap("gpu_presence", run, {}),
+               Snap("ib_ports", run, {MakeF(codes::kIbPortErrors, kHca0, Action::kDrain)})},
+              kT0),
+        state);
+    EXPECT_EQ(Codes(out.decision), std::vector<std::string>{"gpu_lost " + std::string(kGpu0)})
+        << run;
+    ASSERT_EQ(out.state.pending.size(), 1u);
+    EXPECT_EQ(out.state.pending[0].failing_runs, 1) << run;
+    EXPECT_EQ(out.state.last_run_id, 5u) << run;
+  }
+}
+
+TEST(DrainPolicyTest, AnEventFromTheKernelLogIsReleasedByARebootOnly) {
+  // Issue 13 item 1(a): XID 79 is sticky; once the ring buffer wrapped (or the agent restarted
+  // and read a log without the line), gpu_xid passes, which says nothing about the GPU.
+  const DrainPolicyConfig config;
+  PolicyOutput out = EvaluateDrainPolicy(
+      config,
+      Input({Snap("gpu_xid", 1, {MakeF(codes::kGpuXid, kGpu0, Action::kReboot, "XID 79")})}, kT0),
+      PolicyState{});
+  ASSERT_EQ(out.state.sticky.size(), 1u);
+  for (uint64_t run = 2; run <= 4; ++run) {
+    out = EvaluateDrainPolicy(config, Input({Snap("gpu_xid", run, {})}, kT0 + run), out.state);
+    EXPECT_EQ(Codes(out.decision), std::vector<std::string>{"gpu_xid " + std::string(kGpu0)})
+        << run;
+    EXPECT_EQ(out.decision.action, Action::kReboot);
+  }
+  out =
+      EvaluateDrainPolicy(config, Input({Snap("gpu_xid", 5, {})}, kT0 + 600, "boot-b"), out.state);
+  EXPECT_FALSE(out.decision.recommended);
   EXPECT_TRUE(out.state.sticky.empty());
 }
 
@@ -381,7 +431,8 @@ TEST(DrainPolicyTest, XidWindowDrainsAtTheCount) {
   EXPECT_FALSE(out.decision.recommended);
   EXPECT_EQ(out.state.xid_history.size(), 11u);
 
-  out = EvaluateDrainPolicy(config, Input({}, kT0 + 1, "boot-a", {Xid(31, kT0, 30)}), out.state);
+  // The next record of the kernel log: its sequence number follows the ones read before.
+  out = EvaluateDrainPolicy(config, Input({}, kT0 + 1, "boot-a", {Xid(31, kT0, 52)}), out.state);
   ASSERT_EQ(out.decision.reasons.size(), 1u);
   const DrainReason& r = out.decision.reasons[0];
   EXPECT_EQ(r.code, "gpu_xid");

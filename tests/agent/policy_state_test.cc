@@ -30,6 +30,8 @@ PolicyState FullState() {
   s.decision.reasons.push_back(
       DrainReason{"gpu_xid", "gpu/0000:19:00.0", "XID 79 \"fallen\"", Action::kResetGpu});
   s.decided_at = kT0 + 1e-6;
+  s.last_run_id = 42;
+  s.xid_sequence_seen = 18446744073709551615u;
   return s;
 }
 
@@ -53,7 +55,8 @@ void Write(const std::string& path, const std::string& text) {
 TEST(PolicyStateTest, RoundTrip) {
   const PolicyState state = FullState();
   const std::string text = SerializePolicyState(state);
-  EXPECT_NE(text.find("\"schema\": \"nodehealth-agent-state/1\""), std::string::npos) << text;
+  EXPECT_EQ(text.rfind("{\"schema\":\"nodehealth-agent-state/2\",", 0), 0u) << text;
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << "one line";
   Expected<PolicyState> back = ParsePolicyState(text);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_TRUE(*back == state);
@@ -82,7 +85,7 @@ TEST(PolicyStateTest, MissingFileIsAnEmptyState) {
 TEST(PolicyStateTest, CorruptFileIsAnErrorNamingThePath) {
   TempDir dir;
   const std::string path = dir.File("state.json");
-  Write(path, "{\"schema\": \"nodehealth-agent-state/1\", \"boot_id\": ");
+  Write(path, "{\"schema\": \"nodehealth-agent-state/2\", \"boot_id\": ");
   Expected<PolicyState> loaded = LoadPolicyState(path);
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error().message.rfind(path + ": not valid JSON: ", 0), 0u)
@@ -110,23 +113,27 @@ TEST(PolicyStateTest, WrongSchemaOrTypesAreErrors) {
     return text;
   };
   const std::pair<std::string, std::string> cases[] = {
-      {with("nodehealth-agent-state/1", "nodehealth-agent-state/2"),
-       "\"schema\" is \"nodehealth-agent-state/2\", expected \"nodehealth-agent-state/1\""},
+      {with("nodehealth-agent-state/2", "nodehealth-agent-state/3"),
+       "\"schema\" is \"nodehealth-agent-state/3\", expected \"nodehealth-agent-state/2\""},
       {"[]", "not a JSON object"},
-      {"{}", "\"schema\" is missing, expected \"nodehealth-agent-state/1\""},
-      {with("\"boot_id\": \"6f1c", "\"boot_idx\": \"6f1c"), "\"boot_id\" is missing"},
-      {with("\"since\": ", "\"since\": \"x\", \"y\": "), "\"sticky[0].since\" must be a number"},
-      {with("\"failing_runs\": 2", "\"failing_runs\": -2"),
+      {"{}", "\"schema\" is missing, expected \"nodehealth-agent-state/2\""},
+      {with("\"boot_id\":\"6f1c", "\"boot_idx\":\"6f1c"), "\"boot_id\" is missing"},
+      {with("\"since\":", "\"since\":\"x\",\"y\":"), "\"sticky[0].since\" must be a number"},
+      {with("\"failing_runs\":2", "\"failing_runs\":-2"),
        "\"pending[0].failing_runs\" must be a non-negative integer"},
-      {with("\"last_run\": 42", "\"last_run\": 4.2"),
+      {with("\"last_run\":42", "\"last_run\":4.2"),
        "\"sticky[0].last_run\" must be a non-negative integer"},
-      {with("\"action\": \"reset_gpu\"", "\"action\": \"panic\""),
+      {with("\"action\":\"reset_gpu\"", "\"action\":\"panic\""),
        "\"decision.action\" is not an action: \"panic\""},
-      {with("\"recommended\": true", "\"recommended\": 1"),
+      {with("\"recommended\":true", "\"recommended\":1"),
        "\"decision.recommended\" must be true or false"},
-      {with("\"pending\": [", "\"pending\": 3, \"x\": ["), "\"pending\" must be an array"},
-      {with("\"xid\": 13", "\"xid\": \"13\""),
-       "\"xid_history[0].xid\" must be a non-negative integer"},
+      {with("\"pending\":[", "\"pending\":3,\"x\":["), "\"pending\" must be an array"},
+      {with("[0,1.5,\"\",13]", "[0,1.5,\"\",\"13\"]"),
+       "\"xid_history[0].events[0]\" must be [sequence, time, \"bus id\", xid]"},
+      {with("\"xid_sequence_seen\":", "\"xid_sequence_seenx\":"),
+       "\"xid_sequence_seen\" is missing"},
+      {with("\"last_run_id\":42", "\"last_run_id\":-42"),
+       "\"last_run_id\" must be a non-negative integer"},
   };
   for (const auto& [text, error] : cases) {
     Expected<PolicyState> parsed = ParsePolicyState(text);
@@ -136,20 +143,48 @@ TEST(PolicyStateTest, WrongSchemaOrTypesAreErrors) {
   EXPECT_EQ(ParsePolicyState("nonsense").error().message.rfind("not valid JSON: ", 0), 0u);
 }
 
-TEST(PolicyStateTest, StatusFile) {
-  const nlohmann::json status =
-      nlohmann::json::parse(RenderStatusFile("gpu-node-07", FullState(), kT0 + 60));
-  EXPECT_EQ(status["schema"], "nodehealth-status/1");
-  EXPECT_EQ(status["node"], "gpu-node-07");
-  EXPECT_EQ(status["updated_at"], "2027-01-15T08:01:00.250Z");
+TEST(PolicyStateTest, ReadsTheFirstSchema) {
+  // What an agent before the grouped history wrote: one object per XID and no run ids; the
+  // sequence of this boot's XIDs already counted follows from the history.
+  const std::string v1 = R"({"schema": "nodehealth-agent-state/1", "boot_id": "boot-a",
+    "decided_at": 0, "decision": {"recommended": false, "action": "none", "reasons": []},
+    "sticky": [], "pending": [{"probe": "ib_ports", "code": "ib_port_errors",
+      "entity": "hca/mlx5_0/1", "failing_runs": 1, "needed_runs": 3, "last_run": 9}],
+    "xid_history": [
+      {"boot_id": "boot-0", "sequence": 700, "time": 1.5, "bus_id": "", "xid": 13},
+      {"boot_id": "boot-a", "sequence": 12, "time": 2.5, "bus_id": "0000:19:00.0", "xid": 31},
+      {"boot_id": "boot-a", "sequence": 0, "time": 3.5, "bus_id": "0000:19:00.0", "xid": 79}]})";
+  Expected<PolicyState> state = ParsePolicyState(v1);
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  EXPECT_EQ(state->xid_history.size(), 3u);
+  EXPECT_EQ(state->xid_history[1].bus_id, "0000:19:00.0");
+  EXPECT_EQ(state->xid_sequence_seen, 12u);
+  EXPECT_EQ(state->last_run_id, 0u);
+  EXPECT_EQ(HighestRunId(*state), 9u);
+  // Written back in the current schema, it reads the same.
+  Expected<PolicyState> again = ParsePolicyState(SerializePolicyState(*state));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(*again == *state);
+}
+
+TEST(PolicyStateTest, AFullHistoryIsSmall) {
+  // Issue 13 item 11: the file is rewritten while XIDs arrive; 10,000 events were 1.3 MB.
+  PolicyState state;
+  state.boot_id = "6f1c2a9e-0000-4000-8000-000000000001";
+  for (uint64_t i = 0; i < 10000; ++i) {
+    state.xid_history.push_back(
+        XidEventRecord{state.boot_id, 100000 + i, kT0 + 0.05 * i, "0000:19:00.0", 31});
+  }
+  const std::string text = SerializePolicyState(state);
+  EXPECT_LT(text.size(), 500u * 1024) << text.size();
+  Expected<PolicyState> back = ParsePolicyState(text);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_TRUE(*back == state);
+}
+
+TEST(PolicyStateTest, PolicyStatusJson) {
+  const nlohmann::json status = PolicyStatusJson(FullState());
   EXPECT_EQ(status["decided_at"], "2027-01-15T08:00:00.250Z");
-  EXPECT_EQ(status["drain"]["recommended"], true);
-  EXPECT_EQ(status["drain"]["action"], "reset_gpu");
-  ASSERT_EQ(status["drain"]["reasons"].size(), 1u);
-  EXPECT_EQ(status["drain"]["reasons"][0], (nlohmann::json{{"code", "gpu_xid"},
-                                                           {"entity", "gpu/0000:19:00.0"},
-                                                           {"message", "XID 79 \"fallen\""},
-                                                           {"action", "reset_gpu"}}));
   ASSERT_EQ(status["sticky"].size(), 1u);
   EXPECT_EQ(status["sticky"][0]["code"], "gpu_xid");
   EXPECT_EQ(status["sticky"][0]["probe"], "gpu_xid");
@@ -162,17 +197,7 @@ TEST(PolicyStateTest, StatusFile) {
                                                   {"entity", "hca/mlx5_0/1"},
                                                   {"failing_runs", 2},
                                                   {"needed_runs", 3}}));
-}
-
-TEST(PolicyStateTest, StatusFileBeforeTheFirstDecision) {
-  const nlohmann::json status = nlohmann::json::parse(RenderStatusFile("n", PolicyState{}, 0));
-  EXPECT_TRUE(status["decided_at"].is_null());
-  EXPECT_EQ(status["updated_at"], "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(status["drain"]["recommended"], false);
-  EXPECT_EQ(status["drain"]["action"], "none");
-  EXPECT_TRUE(status["drain"]["reasons"].empty());
-  EXPECT_TRUE(status["sticky"].is_array());
-  EXPECT_TRUE(status["pending"].is_array());
+  EXPECT_TRUE(PolicyStatusJson(PolicyState{})["decided_at"].is_null());
 }
 
 }  // namespace

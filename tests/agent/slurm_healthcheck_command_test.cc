@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -14,9 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "agent/agent_snapshot.h"
-#include "agent/http_endpoint.h"
+#include "agent/drain_policy.h"
+#include "agent/report_support.h"
+#include "agent/status_file.h"
 #include "agent/toml_reader.h"
+#include "exporters/atomic_file.h"
 #include "probes/finding_catalog.h"
 #include "tests/support/fixture_node.h"
 
@@ -31,20 +35,6 @@ constexpr char kRemap[] = "nodehealth: gpu_row_remap_pending gpu/0000:19:00.0";
 
 void Write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
-}
-
-// ---- AgentHostPort ----
-
-TEST(SlurmHealthcheckCommandTest, AgentHostPort) {
-  EXPECT_EQ(AgentHostPort("0.0.0.0:9840"), "127.0.0.1:9840");
-  EXPECT_EQ(AgentHostPort("[::]:9840"), "[::1]:9840");
-  EXPECT_EQ(AgentHostPort(":9840"), "127.0.0.1:9840");
-  EXPECT_EQ(AgentHostPort("http://10.0.0.5:9840/"), "10.0.0.5:9840");
-  EXPECT_EQ(AgentHostPort("http://10.0.0.5:9840"), "10.0.0.5:9840");
-  EXPECT_EQ(AgentHostPort("http://0.0.0.0:9840/report"), "127.0.0.1:9840");
-  EXPECT_EQ(AgentHostPort("http://[::]:9840/"), "[::1]:9840");
-  EXPECT_EQ(AgentHostPort("127.0.0.1:1"), "127.0.0.1:1");
-  EXPECT_EQ(AgentHostPort("[::1]:9841"), "[::1]:9841");
 }
 
 // ---- ReadSlurmOutcome ----
@@ -102,97 +92,75 @@ TEST(SlurmHealthcheckCommandTest, ReadSlurmOutcomeErrors) {
   }
 }
 
-// ---- RunSlurmHealthcheck against a fake agent (the real HTTP endpoint serving a snapshot built
-// by the agent's own code) and a fake scontrol (a script that logs its arguments) ----
+// ---- RunSlurmHealthcheck against the agent's status file (written by the agent's own policy and
+// renderer) on a recorded node root, and a fake scontrol (a script that logs its arguments) ----
 
-// The agent's /report: gpu_health fails with a pending row remap (drain recommended), or passes.
-Report AgentReport(bool sick) {
-  Report report;
-  report.node = "gpu01";
-  report.mode = "agent";
-  report.version = "test";
-  ProbeResult presence;
-  presence.name = "gpu_presence";
-  ProbeResult health;
-  health.name = "gpu_health";
+constexpr char kSlurmConf[] = "/etc/slurm/test.conf";
+constexpr char kBoot[] = "3c1e7b0a-0000-4000-8000-00000000b007";
+
+// The agent's latest runs: gpu_health fails with a pending row remap (drain recommended), or
+// passes; gpu_presence passes.
+std::vector<agent::ProbeSnapshot> AgentRuns(bool sick, uint64_t run) {
+  agent::ProbeSnapshot presence;
+  presence.result.name = "gpu_presence";
+  presence.result.finished_at = UnixNow();
+  presence.run = run;
+  agent::ProbeSnapshot health = presence;
+  health.result.name = "gpu_health";
   if (sick) {
     Finding finding = MakeFinding(codes::kGpuRowRemapPending, kGpu0, "row remap pending");
     finding.action = Action::kResetGpu;
-    health.findings.push_back(finding);
-    health.verdict = ProbeVerdict::kFail;
+    health.result.findings.push_back(finding);
+    health.result.verdict = ProbeVerdict::kFail;
   }
-  report.probes = {presence, health};
-  Decide(report);  // drain.reasons from the findings, as the report has them
-  return report;
+  return {presence, health};
 }
 
-// What the fake agent serves; one endpoint serves the whole suite (stopping civetweb takes a
-// couple of seconds), each test sets the snapshot.
-struct Served {
-  std::mutex mutex;
-  std::shared_ptr<const agent::AgentSnapshot> snapshot;
-  bool healthy = true;
+struct StatusFields {
+  std::string node = "gpu01";
+  std::string boot_id = kBoot;
+  double updated_at = UnixNow();
+  double valid_seconds = 300;
 };
-Served& Serving() {
-  static Served served;
-  return served;
-}
 
-constexpr char kSlurmConf[] = "/etc/slurm/test.conf";
+// The status file the agent writes after a round with these runs, through its own drain policy.
+std::string AgentStatusText(bool sick, const StatusFields& fields = {}) {
+  const std::vector<agent::ProbeSnapshot> runs = AgentRuns(sick, 1);
+  const agent::PolicyOutput policy = agent::EvaluateDrainPolicy(
+      {}, {.probes = runs, .new_xids = {}, .boot_id = fields.boot_id, .now = fields.updated_at},
+      {});
+  return agent::RenderStatusFile({.node = fields.node,
+                                  .boot_id = fields.boot_id,
+                                  .state = policy.state,
+                                  .probes = runs,
+                                  .updated_at = fields.updated_at,
+                                  .valid_seconds = fields.valid_seconds,
+                                  .round_interval_seconds = 60,
+                                  .version = "test",
+                                  .pid = 1,
+                                  .state_error = ""});
+}
 
 class SlurmHealthcheckRunTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    agent::HttpHandlers handlers{.snapshot =
-                                     [] {
-                                       std::lock_guard lock(Serving().mutex);
-                                       return Serving().snapshot;
-                                     },
-                                 .healthy =
-                                     [] {
-                                       std::lock_guard lock(Serving().mutex);
-                                       return Serving().healthy;
-                                     }};
-    Expected<std::unique_ptr<agent::HttpEndpoint>> started =
-        agent::HttpEndpoint::Start({.listen = "127.0.0.1:0", .threads = 2}, std::move(handlers));
-    if (started) {
-      endpoint_ = std::move(*started).release();
-    } else {
-      start_error_ = new std::string(started.error().message);
-    }
-  }
-  static void TearDownTestSuite() {
-    delete endpoint_;
-    endpoint_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
-    ASSERT_NE(endpoint_, nullptr) << (start_error_ ? *start_error_ : "");
+    // The recorded node whose identity the status file must name (--sysroot), and the agent's
+    // state directory, kept as root (the test's user) keeps them.
+    std::filesystem::create_directories(Path("root/proc/sys/kernel/random"));
+    Write(Path("root/proc/sys/kernel/hostname"), "gpu01\n");
+    Write(Path("root/proc/sys/kernel/random/boot_id"), std::string(kBoot) + "\n");
+    std::filesystem::create_directories(StateDir());
+    ::chmod(dir_.path().c_str(), 0755);
+    ::chmod(StateDir().c_str(), 0755);
   }
 
-  // The agent's /report from `report` (through the agent's own snapshot code); `healthy`: what
-  // /healthz says; `has_results`: false for an agent whose first round has not ended.
-  static void Serve(const Report& report, bool healthy = true, bool has_results = true) {
-    const agent::PolicyOutput policy{};
-    const agent::KernelLogView log{};
-    agent::AgentCounters counters;
-    counters.rounds = has_results ? 1 : 0;
-    const std::vector<std::string> gpus;
-    std::shared_ptr<const agent::AgentSnapshot> snapshot =
-        agent::BuildAgentSnapshot({.report = report,
-                                   .policy = policy,
-                                   .kernel_log = log,
-                                   .gpu_bus_ids = gpus,
-                                   .counters = counters});
-    std::lock_guard lock(Serving().mutex);
-    Serving().snapshot = std::move(snapshot);
-    Serving().healthy = healthy;
+  std::string StateDir() const { return Path("state"); }
+  std::string StatusPath() const { return StateDir() + "/status.json"; }
+  std::string OutcomePath() const { return StateDir() + "/" + kSlurmOutcomeFile; }
+  void ServeStatus(bool sick, const StatusFields& fields = {}) {
+    ASSERT_TRUE(WriteFileAtomically(StatusPath(), AgentStatusText(sick, fields)).ok());
   }
-  static std::string AgentHostPort() {
-    return "127.0.0.1:" + std::to_string(endpoint_->ports().at(0));
-  }
-  static std::string AgentUrl() { return "http://" + AgentHostPort(); }
 
   // The fake scontrol answers `show node -o [NAME]` from these lines and accepts every update.
   void SetNodes(const std::vector<std::string>& lines) {
@@ -220,17 +188,17 @@ class SlurmHealthcheckRunTest : public ::testing::Test {
     ::chmod(Path("scontrol").c_str(), 0755);
   }
 
-  void WriteConfig(const std::string& agent_url, const std::string& scontrol = "") {
-    Write(Path("nodehealth.toml"), "state_dir = \"" + dir_.path() + "\"\n[slurm]\nscontrol = \"" +
-                                       (scontrol.empty() ? Path("scontrol") : scontrol) +
-                                       "\"\nslurm_conf = \"" + kSlurmConf + "\"\nagent_url = \"" +
-                                       agent_url +
-                                       "\"\nagent_timeout_seconds = 2\nfallback = \"none\"\n");
+  void WriteConfig(const std::string& scontrol = "") {
+    Write(Path("nodehealth.toml"),
+          "[slurm]\nscontrol = \"" + (scontrol.empty() ? Path("scontrol") : scontrol) +
+              "\"\nslurm_conf = \"" + kSlurmConf + "\"\nfallback = \"none\"\n");
   }
 
   int Run(bool dry_run = false, bool idle_check = false) {
     SlurmHealthcheckOptions options;
     options.check.config = Path("nodehealth.toml");
+    options.check.sysroot = Path("root");
+    options.state_dir = StateDir();
     options.node = "gpu01";
     options.dry_run = dry_run;
     options.idle_check = idle_check;
@@ -253,18 +221,16 @@ class SlurmHealthcheckRunTest : public ::testing::Test {
   }
 
   nlohmann::json Status() const {
-    std::ifstream file(Path(kSlurmOutcomeFile));
+    std::ifstream file(OutcomePath());
     if (!file) return nullptr;
     return nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
   }
-  bool StatusWritten() const { return std::filesystem::exists(Path(kSlurmOutcomeFile)); }
+  bool StatusWritten() const { return std::filesystem::exists(OutcomePath()); }
 
   std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
 
   testing::TempDir dir_;
   std::string out_;
-  static inline agent::HttpEndpoint* endpoint_ = nullptr;
-  static inline std::string* start_error_ = nullptr;
 };
 
 std::string NodeLine(const std::string& name, const std::string& state,
@@ -280,9 +246,9 @@ const std::vector<std::string> kFourIdle = {NodeLine("gpu01", "IDLE"), NodeLine(
                                             NodeLine("gpu04", "ALLOCATED")};
 
 TEST_F(SlurmHealthcheckRunTest, DrainsWhenTheAgentRecommendsIt) {
-  Serve(AgentReport(/*sick=*/true));
+  ServeStatus(/*sick=*/true);
   SetNodes(kFourIdle);
-  WriteConfig(AgentUrl() + "/");
+  WriteConfig();
   EXPECT_EQ(Run(), 1);
   EXPECT_EQ(out_,
             std::string("nodehealth slurm-healthcheck: node gpu01: drain (drain recommended: ") +
@@ -302,7 +268,7 @@ TEST_F(SlurmHealthcheckRunTest, DrainsWhenTheAgentRecommendsIt) {
   EXPECT_EQ(status.value("exit_code", -1), 1);
   EXPECT_EQ(status.value("error", "?"), "");
   EXPECT_TRUE(status.contains("suppressed") && status["suppressed"].is_null());
-  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(Path(kSlurmOutcomeFile));
+  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(OutcomePath());
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(summary->action, "drain");
   EXPECT_TRUE(summary->evaluated);
@@ -311,9 +277,9 @@ TEST_F(SlurmHealthcheckRunTest, DrainsWhenTheAgentRecommendsIt) {
 }
 
 TEST_F(SlurmHealthcheckRunTest, DryRunNeverUpdates) {
-  Serve(AgentReport(true));
+  ServeStatus(true);
   SetNodes(kFourIdle);
-  WriteConfig(AgentUrl());
+  WriteConfig();
   EXPECT_EQ(Run(/*dry_run=*/true), 1);
   EXPECT_EQ(out_,
             std::string("nodehealth slurm-healthcheck: node gpu01: drain (drain recommended: ") +
@@ -324,11 +290,11 @@ TEST_F(SlurmHealthcheckRunTest, DryRunNeverUpdates) {
 }
 
 TEST_F(SlurmHealthcheckRunTest, BlastRadiusSuppressesTheDrain) {
-  Serve(AgentReport(true));
+  ServeStatus(true);
   std::vector<std::string> nodes = kFourIdle;
   nodes[1] = NodeLine("gpu02", "IDLE+DRAIN", "nodehealth: gpu_lost gpu/0000:9b:00.0");
   SetNodes(nodes);
-  WriteConfig(AgentUrl());
+  WriteConfig();
   EXPECT_EQ(Run(), 1);
   EXPECT_EQ(out_, std::string("nodehealth slurm-healthcheck: node gpu01: suppressed (drain "
                               "suppressed: partition gpu already has 1 of 4 nodes drained by "
@@ -343,18 +309,18 @@ TEST_F(SlurmHealthcheckRunTest, BlastRadiusSuppressesTheDrain) {
   EXPECT_EQ(status["suppressed"],
             (nlohmann::json{
                 {"partition", "gpu"}, {"nodes", 4}, {"drained_by_nodehealth", 1}, {"limit", 1}}));
-  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(Path(kSlurmOutcomeFile));
+  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(OutcomePath());
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_TRUE(summary->suppressed);
   EXPECT_TRUE(summary->evaluated);
 }
 
 TEST_F(SlurmHealthcheckRunTest, AlreadyDrainedIsNotUpdatedAgain) {
-  Serve(AgentReport(true));
+  ServeStatus(true);
   std::vector<std::string> nodes = kFourIdle;
   nodes[0] = NodeLine("gpu01", "IDLE+DRAIN", kRemap);
   SetNodes(nodes);
-  WriteConfig(AgentUrl());
+  WriteConfig();
   EXPECT_EQ(Run(), 1);
   EXPECT_EQ(out_, std::string("nodehealth slurm-healthcheck: node gpu01: none (already drained: ") +
                       kRemap + "); verdict from agent\n");
@@ -362,11 +328,11 @@ TEST_F(SlurmHealthcheckRunTest, AlreadyDrainedIsNotUpdatedAgain) {
 }
 
 TEST_F(SlurmHealthcheckRunTest, ResumesWhenTheProbePassesAgain) {
-  Serve(AgentReport(/*sick=*/false));
+  ServeStatus(/*sick=*/false);
   std::vector<std::string> nodes = kFourIdle;
   nodes[0] = NodeLine("gpu01", "MIXED+DRAIN", kRemap);
   SetNodes(nodes);
-  WriteConfig(AgentUrl());
+  WriteConfig();
   EXPECT_EQ(Run(), 0);
   EXPECT_EQ(out_,
             "nodehealth slurm-healthcheck: node gpu01: resume (gpu_row_remap_pending "
@@ -378,11 +344,11 @@ TEST_F(SlurmHealthcheckRunTest, ResumesWhenTheProbePassesAgain) {
 }
 
 TEST_F(SlurmHealthcheckRunTest, ForeignDrainIsLeftAlone) {
-  Serve(AgentReport(false));
+  ServeStatus(false);
   std::vector<std::string> nodes = kFourIdle;
   nodes[0] = NodeLine("gpu01", "IDLE+DRAIN", "bios update: set X=1");
   SetNodes(nodes);
-  WriteConfig(AgentUrl());
+  WriteConfig();
   EXPECT_EQ(Run(), 0);
   EXPECT_EQ(out_,
             "nodehealth slurm-healthcheck: node gpu01: none (reason \"bios update: set X=1\" was "
@@ -392,42 +358,93 @@ TEST_F(SlurmHealthcheckRunTest, ForeignDrainIsLeftAlone) {
 
 TEST_F(SlurmHealthcheckRunTest, NoAgentAndNoFallback) {
   SetNodes(kFourIdle);
-  WriteConfig("http://127.0.0.1:1/");
+  WriteConfig();
   EXPECT_EQ(Run(), 2);
-  EXPECT_THAT(out_, StartsWith("nodehealth slurm-healthcheck: node gpu01: could not evaluate: "
-                               "agent at 127.0.0.1:1: "));
-  EXPECT_THAT(out_, HasSubstr("; [slurm] fallback = \"none\": no action\n"));
+  const std::string why = "cannot open " + StatusPath() + ": No such file or directory";
+  EXPECT_EQ(out_, "nodehealth slurm-healthcheck: node gpu01: could not evaluate: " + why +
+                      "; [slurm] fallback = \"none\": no action\n");
   EXPECT_TRUE(Calls().empty());
   const nlohmann::json status = Status();
   EXPECT_EQ(status.value("source", ""), "none");
   EXPECT_EQ(status.value("action", ""), "none");
   EXPECT_EQ(status.value("exit_code", -1), 2);
-  EXPECT_THAT(status.value("agent_error", ""), StartsWith("agent at 127.0.0.1:1: "));
-  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(Path(kSlurmOutcomeFile));
+  EXPECT_EQ(status.value("agent_error", ""), why);
+  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(OutcomePath());
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_FALSE(summary->evaluated);
 }
 
-TEST_F(SlurmHealthcheckRunTest, StalledOrEmptyAgentIsNoAgent) {
+// Issue 13 item 2: the verdict that drains or resumes the node must come from something only root
+// can write. Each of these status files says "drain"; none of them may be obeyed.
+TEST_F(SlurmHealthcheckRunTest, AStatusFileOnlyRootCouldWriteIsRequired) {
   SetNodes(kFourIdle);
-  WriteConfig(AgentUrl());
-  Serve(AgentReport(true), /*healthy=*/false);
-  EXPECT_EQ(Run(), 2);
-  EXPECT_EQ(out_, "nodehealth slurm-healthcheck: node gpu01: could not evaluate: agent at " +
-                      AgentHostPort() +
-                      ": /healthz answered 503; [slurm] fallback = \"none\": no action\n");
-  Serve(AgentReport(true), true, /*has_results=*/false);
-  EXPECT_EQ(Run(), 2);
-  EXPECT_EQ(out_, "nodehealth slurm-healthcheck: node gpu01: could not evaluate: agent at " +
-                      AgentHostPort() +
-                      ": /report answered 503; [slurm] fallback = \"none\": no action\n");
-  EXPECT_TRUE(Calls().empty());
+  WriteConfig();
+  const auto refused = [&](const std::string& what, const std::string& why) {
+    EXPECT_EQ(Run(), 2) << what;
+    EXPECT_EQ(out_, "nodehealth slurm-healthcheck: node gpu01: could not evaluate: " + why +
+                        "; [slurm] fallback = \"none\": no action\n")
+        << what;
+    EXPECT_TRUE(Calls().empty()) << what;
+  };
+
+  ServeStatus(true);
+  ASSERT_EQ(::chown(StatusPath().c_str(), 65534, 65534), 0) << std::strerror(errno);
+  refused("owned by nobody", "untrusted file " + StatusPath() +
+                                 ": owned by uid 65534, not root or uid " +
+                                 std::to_string(::geteuid()));
+
+  ServeStatus(true);
+  ::chmod(StatusPath().c_str(), 0664);
+  refused("group-writable",
+          "untrusted file " + StatusPath() + ": writable by group or others (mode 0664)");
+
+  ServeStatus(true);
+  ::chmod(StateDir().c_str(), 0777);
+  refused("in a directory anyone can write",
+          "untrusted directory " + StateDir() + ": writable by group or others (mode 0777)");
+  ::chmod(StateDir().c_str(), 0755);
+
+  std::filesystem::remove(StatusPath());
+  Write(Path("elsewhere.json"), AgentStatusText(true));
+  std::filesystem::create_symlink(Path("elsewhere.json"), StatusPath());
+  refused("a symbolic link", StatusPath() + " is a symbolic link: refused");
+  std::filesystem::remove(StatusPath());
+
+  ASSERT_EQ(::mkfifo(StatusPath().c_str(), 0644), 0);
+  refused("a FIFO", StatusPath() + " is not a regular file");
+  std::filesystem::remove(StatusPath());
+}
+
+TEST_F(SlurmHealthcheckRunTest, AStatusFileOfAnotherNodeBootOrTimeIsNoVerdict) {
+  SetNodes(kFourIdle);
+  WriteConfig();
+  const auto refused = [&](const StatusFields& fields, const std::string& why) {
+    ServeStatus(true, fields);
+    EXPECT_EQ(Run(), 2) << why;
+    EXPECT_EQ(out_, "nodehealth slurm-healthcheck: node gpu01: could not evaluate: " +
+                        StatusPath() + ": " + why + "; [slurm] fallback = \"none\": no action\n");
+    EXPECT_TRUE(Calls().empty()) << why;
+  };
+  refused({.node = "gpu02"}, "status file is for node \"gpu02\", this is \"gpu01\"");
+  refused({.boot_id = "before-the-reboot"},
+          "status file is from boot before-the-reboot, this boot is " + std::string(kBoot));
+  // An agent that stopped (valid for 0 s) or died three rounds ago.
+  refused({.updated_at = UnixNow() - 400, .valid_seconds = 300},
+          "status file expired 100 s ago (updated 400 s ago): is the agent running?");
+  refused({.updated_at = UnixNow() + 3600}, "status file is dated 3600 s in the future");
+
+  // And the one it takes.
+  ServeStatus(true);
+  EXPECT_EQ(Run(), 1);
+  EXPECT_EQ(out_,
+            std::string("nodehealth slurm-healthcheck: node gpu01: drain (drain recommended: ") +
+                kRemap + "); verdict from agent\n");
 }
 
 TEST_F(SlurmHealthcheckRunTest, NodeUnknownToSlurm) {
-  Serve(AgentReport(true));
+  ServeStatus(true);
   SetNodes({NodeLine("gpu02", "IDLE")});
-  WriteConfig(AgentUrl());
+  WriteConfig();
   EXPECT_EQ(Run(), 2);
   EXPECT_EQ(out_,
             "nodehealth slurm-healthcheck: node gpu01: could not evaluate: scontrol show node -o "
@@ -436,14 +453,14 @@ TEST_F(SlurmHealthcheckRunTest, NodeUnknownToSlurm) {
 }
 
 TEST_F(SlurmHealthcheckRunTest, NoScontrol) {
-  WriteConfig("http://127.0.0.1:1", "/nonexistent/scontrol");
+  WriteConfig("/nonexistent/scontrol");
   EXPECT_EQ(Run(), 2);
   EXPECT_EQ(out_,
             "nodehealth slurm-healthcheck: node gpu01: could not evaluate: no scontrol "
             "(/nonexistent/scontrol): set [slurm] scontrol\n");
   EXPECT_EQ(Status().value("error", ""),
             "no scontrol (/nonexistent/scontrol): set [slurm] scontrol");
-  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(Path(kSlurmOutcomeFile));
+  Expected<SlurmOutcomeSummary> summary = ReadSlurmOutcome(OutcomePath());
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_FALSE(summary->evaluated);
 }
@@ -466,7 +483,7 @@ TEST_F(SlurmHealthcheckRunTest, IdleCheckOnlyAnswers) {
       {"IDLE+POWERING_UP", 1},
       {"IDLE~", 1},
   };
-  WriteConfig("http://127.0.0.1:1");
+  WriteConfig();
   for (const auto& [state, exit_code] : cases) {
     SetNodes({NodeLine("gpu01", state)});
     EXPECT_EQ(Run(false, /*idle_check=*/true), exit_code) << state;
@@ -483,7 +500,7 @@ TEST_F(SlurmHealthcheckRunTest, IdleCheckOnlyAnswers) {
 }
 
 TEST_F(SlurmHealthcheckRunTest, IdleCheckWithoutScontrolWritesNoStatus) {
-  WriteConfig("http://127.0.0.1:1", "/nonexistent/scontrol");
+  WriteConfig("/nonexistent/scontrol");
   EXPECT_EQ(Run(false, /*idle_check=*/true), 2);
   EXPECT_EQ(out_,
             "nodehealth slurm-healthcheck --idle-check: no scontrol (/nonexistent/scontrol): set "

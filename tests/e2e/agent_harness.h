@@ -234,11 +234,13 @@ class AgentProcess {
   AgentProcess(const Node& node, const std::string& state_dir, const std::string& config_path,
                const std::vector<std::string>& extra_args,
                const std::map<std::string, std::string>& extra_env = {}) {
-    std::vector<std::string> argv = {
-        NODEHEALTH_BINARY, "agent",          "--sysroot",
-        node.root(),       "--nvml-library", NODEHEALTH_FAKE_NVML_LIBRARY,
-        "--listen",        "127.0.0.1:0",    "--state-dir",
-        state_dir,         "--config",       config_path};
+    std::vector<std::string> argv = {NODEHEALTH_BINARY, "agent",
+                                     "--sysroot",       node.root(),
+                                     "--nvml-library",  NODEHEALTH_FAKE_NVML_LIBRARY,
+                                     "--listen",        "127.0.0.1:0",
+                                     "--config",        config_path};
+    // Empty: the agent's own default (SYSROOT/var/lib/nodehealth under --sysroot).
+    if (!state_dir.empty()) argv.insert(argv.end(), {"--state-dir", state_dir});
     // One passive round a second unless the test chose its own interval.
     if (std::find(extra_args.begin(), extra_args.end(), "--interval") == extra_args.end()) {
       argv.insert(argv.end(), {"--interval", "1"});

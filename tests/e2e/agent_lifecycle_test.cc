@@ -7,7 +7,10 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <iostream>
 
 #include "tests/e2e/agent_harness.h"
 
@@ -112,6 +115,59 @@ TEST(AgentLifecycleTest, NotifiesSystemdAndRunsActiveProbesOnSigusr1) {
   ASSERT_TRUE(status.is_object());
   EXPECT_EQ(status["schema"], "nodehealth-status/1");
   EXPECT_EQ(status["drain"]["recommended"], false);
+}
+
+// /proc says the process is gone (or a zombie nobody reaped yet: it runs no more).
+bool Gone(const std::string& pid_file) {
+  const std::string pid = ReadFile(pid_file);
+  if (pid.empty()) return false;
+  const std::string stat = ReadFile("/proc/" + std::to_string(std::stoi(pid)) + "/stat");
+  const std::size_t paren = stat.rfind(')');
+  return stat.empty() || (paren != std::string::npos && stat.substr(paren + 2, 1) == "Z");
+}
+
+// Issue 13 item 10: SIGTERM during an active round waited for the round (mpi_allreduce may run
+// 300 s, past systemd's 90 s stop timeout). The agent ends the round's children with their
+// process group, writes its state and exits within a few seconds.
+TEST(AgentLifecycleTest, SigtermDuringAnActiveRoundEndsItsChildrenAndExitsAtOnce) {
+  Node node("no-gpu.toml");
+  AgentDirs dirs;
+  // An mpirun that would run a minute, with a "rank" of its own in its process group.
+  const std::string bin = dirs.dir.path() + "/bin";
+  std::filesystem::create_directories(bin);
+  WriteFile(bin + "/mpirun", "#!/bin/sh\necho $$ > " + bin + "/mpirun.pid\nsleep 60 &\necho $! > " +
+                                 bin + "/rank.pid\nwait\n");
+  std::filesystem::permissions(bin + "/mpirun", std::filesystem::perms::owner_all);
+  WriteFile(dirs.config(), "[probes]\nskip = [\"rdma_loopback\"]\n");
+  const char* path = std::getenv("PATH");
+  AgentProcess agent(node, dirs.state(), dirs.config(), {"--profile", "none", "--interval", "30"},
+                     {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")}});
+  ASSERT_TRUE(agent.ok()) << agent.error();
+  ASSERT_TRUE(agent.WaitForReport(15s).is_object()) << agent.Tail();
+
+  agent.process().Signal(SIGUSR1);
+  const auto started_by = Clock::now() + 10s;
+  while (Clock::now() < started_by && ReadFile(bin + "/rank.pid").empty()) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_FALSE(ReadFile(bin + "/rank.pid").empty()) << "mpirun did not start\n" << agent.Tail();
+  std::this_thread::sleep_for(500ms);
+
+  const auto stop_start = Clock::now();
+  EXPECT_EQ(agent.Stop(), 0) << agent.Tail();
+  const double stop_seconds = SecondsSince(stop_start);
+  std::cout << "[ stop     ] SIGTERM during an active round: " << stop_seconds << " s\n";
+  EXPECT_LT(stop_seconds, 6.0) << agent.Tail();
+  EXPECT_TRUE(Gone(bin + "/mpirun.pid")) << "mpirun outlived the agent";
+  EXPECT_TRUE(Gone(bin + "/rank.pid")) << "the rank outlived the agent";
+  // The abandoned round decided nothing: no mpi_allreduce result was recorded as a failure.
+  const json status = json::parse(ReadFile(dirs.state() + "/status.json"), nullptr, false);
+  ASSERT_TRUE(status.is_object());
+  EXPECT_EQ(status["drain"]["recommended"], false) << status;
+  for (const json& probe : status["probes"]) EXPECT_NE(probe["name"], "mpi_allreduce") << probe;
+  EXPECT_LE(
+      status["valid_until_unix_seconds"].get<double>(),
+      status["updated_at_unix_seconds"].get<double>());  // a stopped agent vouches for nothing
 }
 
 }  // namespace

@@ -76,7 +76,9 @@ TEST(AgentNvmlEventsTest, WithTheKernelLogNvmlEventsAreCountedButNotTwice) {
   const json state = json::parse(ReadFile(dirs.state() + "/state.json"), nullptr, false);
   ASSERT_TRUE(state.is_object());
   int xid48 = 0;
-  for (const json& e : state["xid_history"]) xid48 += e.value("xid", 0) == 48 ? 1 : 0;
+  for (const json& group : state["xid_history"]) {  // [sequence, time, bus id, xid] per event
+    for (const json& e : group["events"]) xid48 += e[3] == 48 ? 1 : 0;
+  }
   EXPECT_EQ(xid48, 1);
 }
 

@@ -1,6 +1,8 @@
 // `nodehealth check` as operators and scripts run it: the real binary, real fixture trees, the
 // fake NVML through --nvml-library, and the exit codes of CONTRACT.md.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 #include <set>
 
@@ -288,6 +290,53 @@ TEST(BurninCommandTest, ProfileBudgetBoundsTheRunAndKillsAHungAllreduce) {
   EXPECT_EQ(left.exit_code, 1) << left.out;
 }
 
+// SIGTERM (systemd stopping the burn-in unit) or Ctrl-C during the all-reduce: mpirun and its
+// ranks are in their own process group, out of the signal's reach; they must end with the run
+// instead of staying on the GPUs and the fabric. (They were left running.)
+TEST(BurninCommandTest, TerminatedBurninEndsItsChildren) {
+  FixtureNode node("no-gpu.toml");
+  testing::TempDir dir;
+  const std::string bin = dir.path() + "/bin";
+  std::filesystem::create_directories(bin);
+  std::ofstream(bin + "/mpirun") << "#!/bin/sh\nsleep 60 &\necho $! > " << bin
+                                 << "/rank.pid\nwait\n";
+  std::filesystem::permissions(bin + "/mpirun", std::filesystem::perms::owner_all);
+  const char* path = std::getenv("PATH");
+  std::thread terminate([&] {
+    for (int i = 0; i < 200; ++i) {
+      std::ifstream pid_file(bin + "/rank.pid");
+      int rank = 0;
+      if (pid_file >> rank && rank > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    RunCommand({"/usr/bin/pkill", "-TERM", "-f", "nodehealth burnin --sysroot " + node.root()});
+  });
+  testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--only", "mpi_allreduce",
+                  "--profile", "none", "--format", "json", "--config",
+                  SourceDir() + "/tests/fixtures/empty-config.toml"},
+                 {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")}}, std::chrono::seconds(60));
+  terminate.join();
+  EXPECT_LT(run.seconds, 15) << run.err;
+  EXPECT_EQ(run.exit_code, 128 + SIGTERM) << run.err;
+  EXPECT_NE(run.err.find("stopped by signal 15; child processes ended"), std::string::npos)
+      << run.err;
+  std::ifstream pid_file(bin + "/rank.pid");
+  int rank = 0;
+  ASSERT_TRUE(pid_file >> rank) << "mpirun never started";
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {  // reaped by init a moment later on a loaded machine
+    std::ifstream stat("/proc/" + std::to_string(rank) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    const std::size_t paren = text.rfind(')');
+    gone = text.empty() || (paren != std::string::npos && text.substr(paren + 2, 1) == "Z");
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "the rank " << rank << " outlived the burn-in";
+  if (!gone) ::kill(rank, SIGKILL);
+}
+
 TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   testing::TempDir dir;
@@ -418,6 +467,61 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult version = RunCommand({NodehealthBinary(), "--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out, "0.1.0\n");
+}
+
+// Issue 13 item 7: a FIFO or an empty file at /dev/kmsg passed as a clean kernel log.
+TEST(CheckCommandTest, AKernelLogThatIsNoLogCannotPass) {
+  for (const bool fifo : {true, false}) {
+    FixtureNode node("hgx-h100-xe9680.toml");
+    const std::string kmsg = node.root() + "/dev/kmsg";
+    std::filesystem::remove(kmsg);
+    if (fifo) {
+      ASSERT_EQ(::mkfifo(kmsg.c_str(), 0600), 0);
+    } else {
+      std::ofstream(kmsg).flush();
+    }
+    Check c = RunCheckOn(node, {"--only", "gpu_xid"}, std::chrono::seconds(30));
+    EXPECT_EQ(c.run.exit_code, 1) << c.run.err;
+    const json* xid = ProbeIn(c.report, "gpu_xid");
+    ASSERT_NE(xid, nullptr) << c.run.out;
+    EXPECT_EQ((*xid)["verdict"], "error");
+    EXPECT_EQ((*xid)["findings"][0]["code"], "probe_error");
+    EXPECT_NE((*xid)["error"].get<std::string>().find(fifo ? "is not the kernel log: a FIFO"
+                                                           : "is empty; a real one always holds"),
+              std::string::npos)
+        << (*xid)["error"];
+  }
+}
+
+// Issue 13 item 4: with no agent, `slurm-healthcheck` runs a fallback check; where NVML hangs on
+// every call that check cannot tell, and "cannot tell" is exit 2, never "fit" (it said
+// "none (healthy)" and exited 0, while `check` on the same node exits 1 with probe_timeout).
+TEST(SlurmFallbackCheckTest, HangingNvmlIsNeverFit) {
+  FixtureNode node("fault-nvml-init-hang.toml");
+  testing::TempDir dir;
+  const std::string scontrol = dir.path() + "/scontrol";
+  std::ofstream(scontrol) << "#!/bin/sh\n[ \"$1\" = show ] && echo 'NodeName=gpu01 State=IDLE "
+                             "Partitions=gpu'\nexit 0\n";
+  std::filesystem::permissions(scontrol, std::filesystem::perms::owner_all);
+  const std::string config = dir.path() + "/nodehealth.toml";
+  std::ofstream(config) << "[slurm]\nscontrol = \"" << scontrol
+                        << "\"\ncheck_timeout_seconds = 3\n";
+  const testing::CommandResult run =
+      RunCommand({NodehealthBinary(), "slurm-healthcheck", "--sysroot", node.root(),
+                  "--nvml-library", FakeNvmlLibrary(), "--config", config, "--state-dir",
+                  dir.path() + "/state", "--node", "gpu01", "--dry-run"},
+                 {{"NODEHEALTH_FAKE_NVML", node.scenario()}}, std::chrono::seconds(30));
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_NE(run.out.find("could not evaluate: "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("; the fallback check cannot tell whether the node is fit: "),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("gpu_health (probe_timeout)"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("healthy"), std::string::npos) << run.out;
+  std::ifstream outcome(dir.path() + "/state/slurm-healthcheck.json");
+  const json written = json::parse(outcome, nullptr, false);
+  EXPECT_EQ(written.value("exit_code", -1), 2) << written;
+  EXPECT_EQ(written.value("action", ""), "none") << written;
 }
 
 }  // namespace

@@ -133,5 +133,17 @@ TEST(KernelLogFollowerOpenTest, MissingLogIsAnErrorWithErrno) {
   EXPECT_NE(f.error().message.find("/dev/kmsg"), std::string::npos);
 }
 
+TEST(KernelLogFollowerOpenTest, AnEndlessDeviceIsNoKernelLog) {
+  nodehealth::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/dev");
+  std::filesystem::create_symlink("/dev/zero", dir.path() + "/dev/kmsg");
+  Expected<std::unique_ptr<KernelLogFollower>> opened =
+      KernelLogFollower::Open(RootedFileSystem(dir.path()));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().message, dir.path() +
+                                        "/dev/kmsg is not the kernel log: character device 1:5 "
+                                        "(/dev/zero), not /dev/kmsg (1:11)");
+}
+
 }  // namespace
 }  // namespace nodehealth::platform

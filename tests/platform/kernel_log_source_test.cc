@@ -1,6 +1,7 @@
 #include "probes/platform/kernel_log_source.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -67,6 +68,51 @@ TEST(ReadKernelLogTest, ReadsTheLiveKmsgDeviceWhenPermitted) {
   }
   EXPECT_TRUE(stats->device);
   EXPECT_EQ(stats->lines, lines);
+}
+
+// Issue 13 items 6 and 7: what stands at /dev/kmsg under --sysroot may be no log at all.
+// An endless device, an empty one, a FIFO and an empty file are Errors saying what they are,
+// never a clean log (they passed: the empty ones silently, /dev/zero until the deadline).
+TEST(ReadKernelLogTest, WhatIsNoKernelLogIsAnError) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/dev");
+  const std::string kmsg = dir.path() + "/dev/kmsg";
+  RootedFileSystem fs(dir.path());
+  const auto read = [&] {
+    int lines = 0;
+    return ReadKernelLog(fs, Deadline::In(std::chrono::seconds(5)),
+                         [&](std::string_view) { ++lines; });
+  };
+  const std::pair<const char*, std::string> devices[] = {
+      {"/dev/zero", "character device 1:5 (/dev/zero)"},
+      {"/dev/urandom", "character device 1:9 (/dev/urandom)"},
+      {"/dev/null", "character device 1:3 (/dev/null)"},
+  };
+  for (const auto& [device, what] : devices) {
+    std::filesystem::remove(kmsg);
+    std::filesystem::create_symlink(device, kmsg);
+    const auto start = std::chrono::steady_clock::now();
+    Expected<KernelLogStats> stats = read();
+    ASSERT_FALSE(stats.ok()) << device;
+    EXPECT_EQ(stats.error().message,
+              kmsg + " is not the kernel log: " + what + ", not /dev/kmsg (1:11)");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1)) << device;
+  }
+  std::filesystem::remove(kmsg);
+  ASSERT_EQ(::mkfifo(kmsg.c_str(), 0600), 0);
+  EXPECT_EQ(read().error().message,
+            kmsg + " is not the kernel log: a FIFO, not /dev/kmsg or a regular file of records");
+  std::filesystem::remove(kmsg);
+  std::filesystem::create_directory(kmsg);
+  EXPECT_EQ(read().error().message, kmsg +
+                                        " is not the kernel log: a directory, not /dev/kmsg or a "
+                                        "regular file of records");
+  std::filesystem::remove(kmsg);
+  std::ofstream(kmsg).flush();
+  EXPECT_EQ(read().error().message,
+            "the kernel log " + kmsg +
+                " is empty; a real one always holds records since boot (in a container, "
+                "/dev/kmsg may be hidden behind an empty file)");
 }
 
 }  // namespace

@@ -56,7 +56,13 @@ TEST(NvmlRuntimeTest, AbandonsAStuckCallAtTheDeadlineAndRecoversWhenItReturns) {
   ::setenv("NODEHEALTH_FAKE_NVML", ScenarioPath("fault-nvml-slow.toml").c_str(), 1);
   NvmlRuntime runtime(FakeNvmlLibrary());
   const auto start = std::chrono::steady_clock::now();
-  auto outcome = runtime.Run<nvml::Return>(Deadline::In(1s), RemappedRowsOf4c);
+  EXPECT_EQ(runtime.StuckCaller(), std::nullopt);
+  std::optional<NvmlOutcome<nvml::Return>> named;
+  {
+    const NvmlCallerScope caller("gpu_health");  // the thread the call hangs on is named
+    named = runtime.Run<nvml::Return>(Deadline::In(1s), RemappedRowsOf4c);
+  }
+  auto outcome = *named;
   const double waited =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(outcome.status, NvmlCallStatus::kTimedOut);
@@ -65,6 +71,7 @@ TEST(NvmlRuntimeTest, AbandonsAStuckCallAtTheDeadlineAndRecoversWhenItReturns) {
   EXPECT_NE(outcome.stuck_in.find("nvmlDeviceGetRemappedRows"), std::string::npos)
       << outcome.stuck_in;
   EXPECT_TRUE(runtime.wedged());
+  EXPECT_EQ(runtime.StuckCaller(), "gpu_health");
 
   // While stuck, later calls fail at once instead of queueing behind it.
   const auto again = std::chrono::steady_clock::now();
@@ -75,6 +82,7 @@ TEST(NvmlRuntimeTest, AbandonsAStuckCallAtTheDeadlineAndRecoversWhenItReturns) {
   // The fake answers after 3 s; the runtime is usable again.
   std::this_thread::sleep_for(2500ms);
   EXPECT_FALSE(runtime.wedged());
+  EXPECT_EQ(runtime.StuckCaller(), std::nullopt);
   auto third = runtime.Run<int>(Deadline::In(5s), [](NvmlSession&) { return 7; });
   ASSERT_EQ(third.status, NvmlCallStatus::kOk);
   EXPECT_EQ(third.value, 7);

@@ -4,7 +4,8 @@
 #   1. healthy: nothing done;                     2. IB port down: drained with the exact reason;
 #   3. port back: resumed;                        4. a foreign reason: never overwritten or resumed;
 #   5. no agent: fallback "none" does nothing, the fallback check never resumes and drains only on
-#      a hard fault or an XID window ([drain.xid.<number>]) over the kernel log;
+#      a hard fault or an XID window ([drain.xid.<number>]) over the kernel log; another local user
+#      listening on the agent's port (issue 13 item 2) neither drains nor resumes the node;
 #   6. blast radius: two of four nodes already drained by nodehealth: suppressed (status file and
 #      the agent's nodehealth_slurm_drain_suppressed), then allowed once one is resumed;
 #   7. slurmd itself runs it as HealthCheckProgram (only SLURMD_NODENAME, no PATH): drain, resume.
@@ -31,7 +32,7 @@ cat > "$dir/healthcheck.sh" <<WRAPPER
 [ -e "$dir/healthcheck-enabled" ] || exit 0
 env > "$dir/healthcheck.env"
 exec -a nodehealth-slurm-healthcheck "$nodehealth" --config "$dir/nodehealth.toml" \
-  --state-dir "$dir/agent-state"
+  --state-dir "$dir/agent-state" --sysroot "$dir/node"
 WRAPPER
 chmod 755 "$dir/healthcheck.sh"
 # SlurmdTimeout=6: slurmctld pings every 2 s, so a resumed node answers again within seconds.
@@ -90,12 +91,15 @@ wait_for_agent() {
 }
 
 # As slurmd runs it: an empty environment but SLURMD_NODENAME (and the fake NVML's scenario when
-# the fallback check runs on a fixture node: NVML=SCENARIO healthcheck ...).
+# the fallback check runs on a fixture node: NVML=SCENARIO healthcheck ...). The agent runs on the
+# fixture node, so its status file names that node: --sysroot "$node" unless a test gives another.
 status=0
 healthcheck() {
   status=0
+  local root=("--sysroot" "$node")
+  [[ " $* " == *" --sysroot "* ]] && root=()
   out="$(env -i SLURMD_NODENAME="$host" ${NVML:+NODEHEALTH_FAKE_NVML="$NVML"} \
-           "$nodehealth" slurm-healthcheck \
+           "$nodehealth" slurm-healthcheck "${root[@]}" \
            --config "$dir/nodehealth.toml" --state-dir "$dir/agent-state" "$@")" || status=$?
   echo "  $out (exit $status)"
 }
@@ -199,6 +203,50 @@ expect 1 "drained nodehealth: gpu_xid gpu/0000:53:00.0"
   fail "$out"
 resume_host
 write_config ""
+
+echo "5b. another local user listens on the agent's port while the agent is down"
+# What any user or job can do (issue 13 item 2): bind the agent's port and answer /healthz and
+# /report with a report of its own. The verdict comes from the root-owned status file only, so
+# the fallback check on the healthy node decides: no drain, and no resume either.
+imposter_dir="$(mktemp -d)"
+chmod 755 "$imposter_dir"
+forged_report() {  # $1: "sick" or "healthy"
+  local drain='{"recommended": false, "action": "none", "reasons": []}' findings='[]'
+  if [[ "$1" == sick ]]; then
+    findings='[{"code": "gpu_row_remap_failure", "severity": "fail", "action": "replace",
+      "entity": "gpu/0000:53:00.0", "message": "forged", "evidence": []}]'
+    drain='{"recommended": true, "action": "replace", "reasons": [{"code":
+      "gpu_row_remap_failure", "entity": "gpu/0000:53:00.0", "message": "forged"}]}'
+  fi
+  local body="{\"schema_version\": 1, \"node\": \"$host\", \"mode\": \"agent\",
+    \"verdict\": \"pass\", \"drain\": $drain, \"probes\": [
+    {\"name\": \"gpu_presence\", \"verdict\": \"pass\", \"findings\": []},
+    {\"name\": \"gpu_health\", \"verdict\": \"pass\", \"findings\": $findings}]}"
+  printf 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+    "${#body}" "$body" > "$imposter_dir/response"
+  chmod 644 "$imposter_dir/response"
+}
+start_imposter() {
+  setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    socat "TCP-LISTEN:$agent_port,bind=127.0.0.1,reuseaddr,fork" \
+    "SYSTEM:cat $imposter_dir/response" 2>> "$dir/imposter.err" &
+  imposter_pid=$!
+  pids+=("$imposter_pid")
+  for _ in $(seq 50); do [[ "$(http_get /healthz)" == "HTTP/1.0 200"* ]] && return; sleep 0.1; done
+  fail "the imposter did not listen on port $agent_port: $(cat "$dir/imposter.err")"
+}
+forged_report sick
+start_imposter
+NVML="$scenario" healthcheck --sysroot "$node" --nvml-library "$fake_nvml"
+expect 0 "idle none"
+[[ "$out" == *"verdict from check"* ]] || fail "$out"
+scontrol update NodeName="$host" State=DRAIN Reason="nodehealth: gpu_lost gpu/0000:9b:00.0"
+forged_report healthy
+NVML="$scenario" healthcheck --sysroot "$node" --nvml-library "$fake_nvml"
+expect 0 "drained nodehealth: gpu_lost gpu/0000:9b:00.0"
+kill "$imposter_pid"; wait "$imposter_pid" 2>/dev/null || true
+rm -rf "$imposter_dir"
+resume_host
 
 echo "6. blast radius: 2 of 4 nodes already drained by nodehealth (limit 0.5 x 4 = 2)"
 scontrol update NodeName=fake1 State=DRAIN Reason="nodehealth: gpu_lost gpu/0000:19:00.0"
