@@ -12,6 +12,7 @@
 #include "agent/policy_state.h"
 #include "agent/profile_loader.h"
 #include "agent/profile_selector.h"
+#include "agent/slurm/agent_verdict.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
 #include "agent/toml_reader.h"
@@ -221,6 +222,15 @@ TEST_F(HostileFilesTest, DeepReportFromAnAgentIsAnErrorNotACrash) {
       slurm::ParseHealthReport(report, slurm::HealthView::Source::kAgent);
   ASSERT_FALSE(view.ok());
   EXPECT_EQ(view.error().message, "report: nested deeper than JSON reports nest");
+}
+
+TEST_F(HostileFilesTest, DeepAgentStatusFileIsAnErrorNotACrash) {
+  const std::string status = std::string("{\"schema\": ") +=
+      Repeat("[", 300000) + Repeat("]", 300000) + "}";
+  Expected<slurm::HealthView> view =
+      slurm::ParseAgentStatus(status, {.node = "n1", .boot_id = "b"}, 0);
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.error().message, "status file: nested deeper than status files nest");
 }
 
 TEST_F(HostileFilesTest, MalformedTopologyBaselinesAreErrorsNotCrashes) {
