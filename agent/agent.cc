@@ -137,6 +137,7 @@ class Agent {
   SnapshotStore store_;
   KernelLogWatch watch_;
   std::atomic<int64_t> progress_deadline_{0};
+  HttpEndpoint* http_ = nullptr;  // Run's endpoint; SIGHUP hands it a reloaded web config
 
   NvmlXidEvents nvml_events_{nvml_};  // NvmlEventLoop's thread only
 
@@ -267,6 +268,7 @@ void Agent::Reload() {
       std::lock_guard lock(results_mutex_);  // Reevaluate reads settings_ on the watch thread
       settings_ = std::move(*fresh);
     }
+    if (http_) http_->SetSecurity(settings_.web_security);  // certificates, users, headers
     SetScheduled();
     std::lock_guard lock(results_mutex_);
     counters_.config_reload_ok = true;
@@ -394,7 +396,8 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
                                      .policy = output,
                                      .kernel_log = view,
                                      .gpu_bus_ids = gpus,
-                                     .counters = counters_}));
+                                     .counters = counters_,
+                                     .report_process_names = settings_.report_process_names}));
   if (output.changed) {
     spdlog::warn("drain decision: {}", DescribeDecision(output.decision));
     SdNotify("STATUS=" + DescribeDecision(output.decision));
@@ -419,12 +422,13 @@ void Agent::WriteStateFiles(bool decision_changed, bool force) {
 
 int Agent::Run(std::ostream& err) {
   Expected<std::unique_ptr<HttpEndpoint>> http = HttpEndpoint::Start(
-      {.listen = settings_.listen, .threads = settings_.http_threads},
+      {.listen = settings_.listen, .security = settings_.web_security},
       {.snapshot = [this] { return store_.Latest(); }, .healthy = [this] { return Healthy(); }});
   if (!http) {
     err << "nodehealth agent: " << http.error().message << "\n";
     return 2;
   }
+  http_ = http->get();
   std::vector<int> ports = (*http)->ports();
   spdlog::info("listening on {} (port {})", settings_.listen, ports.empty() ? 0 : ports.front());
   // Tests and scripts that start the agent on port 0 learn the port from this line.
@@ -506,6 +510,7 @@ int Agent::Run(std::ostream& err) {
     std::lock_guard lock(results_mutex_);
     WriteStateFiles(false, /*force=*/true);
   }
+  http_ = nullptr;
   http->reset();
   signals.join();
   // The NVML thread may be inside a hung driver call for up to its deadline (10 s when
@@ -523,7 +528,7 @@ int RunAgent(const AgentOptions& options, std::ostream& err) {
   const sigset_t handled = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a scraper that hangs up must not kill the agent
-  // glibc gives every thread that allocates its own arena (civetweb's workers, each round's probe
+  // glibc gives every thread that allocates its own arena (the HTTP loop, each round's probe
   // threads); for a daemon that is mostly idle, two arenas hold the same work in less memory.
   mallopt(M_ARENA_MAX, 2);
   topo::PrepareHwlocEnvironment(options.common.sysroot);

@@ -51,7 +51,16 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
       config->agent.interval_seconds.value_or(kDefaultIntervalSeconds));
   s.jitter = config->agent.jitter_fraction.value_or(kDefaultJitter);
   s.state_dir = ResolveStateDir(options.state_dir, *config);
-  s.http_threads = config->agent.http_threads.value_or(4);
+  s.web_config = options.web_config.value_or(config->agent.web_config.value_or(""));
+  if (!s.web_config.empty()) {
+    Expected<http::WebConfig> web = http::LoadWebConfig(s.web_config);
+    if (!web) return web.error();
+    Expected<std::shared_ptr<const http::ServerSecurity>> security =
+        http::BuildServerSecurity(*web);
+    if (!security) return security.error();
+    s.web_security = *security;
+  }
+  s.report_process_names = config->agent.report_process_names.value_or(false);
   s.nvml_library = common.nvml_library.value_or(config->nvml_library.value_or(kDefaultNvml));
   s.active_interval_seconds = config->agent.active_interval_seconds;
 

@@ -126,8 +126,7 @@ Report AgentReport(bool sick) {
   return report;
 }
 
-// What the fake agent serves; one endpoint serves the whole suite (stopping civetweb takes a
-// couple of seconds), each test sets the snapshot.
+// What the fake agent serves; one endpoint serves the whole suite, each test sets the snapshot.
 struct Served {
   std::mutex mutex;
   std::shared_ptr<const agent::AgentSnapshot> snapshot;
@@ -154,7 +153,7 @@ class SlurmHealthcheckRunTest : public ::testing::Test {
                                        return Serving().healthy;
                                      }};
     Expected<std::unique_ptr<agent::HttpEndpoint>> started =
-        agent::HttpEndpoint::Start({.listen = "127.0.0.1:0", .threads = 2}, std::move(handlers));
+        agent::HttpEndpoint::Start({.listen = "127.0.0.1:0"}, std::move(handlers));
     if (started) {
       endpoint_ = std::move(*started).release();
     } else {
