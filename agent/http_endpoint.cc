@@ -58,6 +58,9 @@ struct HttpEndpoint::State {
     }
     f.Add("nodehealth_http_tls_handshake_failures_total", "TLS handshakes that failed", {},
           static_cast<double>(stats.tls_handshake_failures));
+    f.Add("nodehealth_http_basic_auth_checks_total",
+          "bcrypt checks of basic-auth credentials (verified credentials are cached)", {},
+          static_cast<double>(stats.auth_checks));
     for (const auto& [code, count] : stats.responses) {
       f.Add("nodehealth_http_responses_total", "responses sent by the agent's endpoint",
             {{"code", std::to_string(code)}}, static_cast<double>(count));
@@ -66,14 +69,16 @@ struct HttpEndpoint::State {
   }
 
   Response Metrics(const Request& request) {
-    std::shared_ptr<const AgentSnapshot> snapshot = handlers.snapshot();
-    if (!snapshot) return http::TextResponse(503, "no metrics yet\n", {{"Retry-After", "5"}});
-    Refresh(snapshot);
+    // Before the agent's first snapshot (a few milliseconds after the port opens) the page holds
+    // only the endpoint's own counters, as the Exposer's did.
+    if (std::shared_ptr<const AgentSnapshot> snapshot = handlers.snapshot()) Refresh(snapshot);
     const std::string tail = EndpointMetrics();
     Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.vary_accept_encoding = true;
-    if (request.accepts_gzip && metrics_gzip->ok()) {
+    if (!metrics_gzip) {
+      r.body = std::make_shared<const std::string>(tail);
+    } else if (request.accepts_gzip && metrics_gzip->ok()) {
       r.body = std::make_shared<const std::string>(metrics_gzip->Finish(tail));
       r.gzip = true;
     } else {

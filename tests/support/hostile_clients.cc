@@ -139,7 +139,9 @@ void HostileClients::RunClient(Kind kind) {
         break;
     }
     close(fd);
+    // Hammering, but leaving the CPU to the server under test on a small CI machine.
     if (kind == Kind::kReconnect) std::this_thread::sleep_for(5ms);
+    if (kind == Kind::kOversized) std::this_thread::sleep_for(20ms);
   }
 }
 

@@ -9,7 +9,7 @@
 //   not_found   keeps one connection alive with a request for a missing path every 200 ms
 //               (404 on a kept-alive connection: civetweb held a worker 2 s for each);
 //   bad_method  the same with POST /metrics (405);
-//   oversized   sends 64 KiB of header fields at once, reads the answer, reconnects;
+//   oversized   sends 64 KiB of header fields at once, reads the answer, again 20 ms later;
 //   tls_stall   sends the first bytes of a TLS record and stops (a handshake never finished).
 //
 // Ownership: owns its threads and sockets; the destructor stops them (within about 250 ms).
