@@ -246,6 +246,41 @@ void ReadUsers(const Reader& r, const YAML::Node& node, const std::string& prefi
   }
 }
 
+// The line of a document marker ("---" or "...", at the start of a line, alone or followed by a
+// space) that comes after content: the start of a second document. A marker before any content
+// only opens the first one.
+std::optional<int> SecondDocument(std::string_view text) {
+  bool content = false;
+  int line_number = 0;
+  while (!text.empty()) {
+    ++line_number;
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const bool marker = (line.substr(0, 3) == "---" || line.substr(0, 3) == "...") &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    if (marker && content) return line_number;
+    const std::size_t first = line.find_first_not_of(" \t");
+    if (!marker && first != std::string_view::npos && line[first] != '#') content = true;
+  }
+  return std::nullopt;
+}
+
+// Whether the text holds anything but blank lines, comments and document markers.
+bool HasContent(std::string_view text) {
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    const std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    if (line == "---" || line == "..." || line == "---\r" || line == "...\r") continue;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<int> BcryptCost(std::string_view hash) {
@@ -309,19 +344,27 @@ Expected<WebConfig> ParseWebConfig(std::string_view text, const std::string& pat
   if (std::optional<std::string> why = CheckYamlNesting(text)) {
     return MakeError("web config " + path + ": " + *why);
   }
-  std::vector<YAML::Node> documents;
+  if (std::optional<int> line = SecondDocument(text)) {
+    return MakeError("web config " + path + ":" + std::to_string(*line) +
+                     ": more than one document");
+  }
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    // YAML::Load, not LoadAll: yaml-cpp 0.7's LoadAll never returns on some malformed input
+    // (found by tests/fuzz/web_config_fuzz); a second document is refused above instead.
+    document = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return MakeError("web config " + path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
-  if (documents.size() > 1) return MakeError("web config " + path + ": more than one document");
   WebConfig c;
   c.path = path;
-  if (documents.empty()) return c;  // an empty file: plain HTTP, no authentication
+  if ((document.IsNull() || !document.IsDefined()) && HasContent(text)) {
+    // yaml-cpp 0.7 reads some garbage as an empty document: never take text for "no settings".
+    return MakeError("web config " + path + ": not a YAML mapping of settings");
+  }
   const Reader r(path);
   try {
-    r.Walk(documents.front(), "",
+    r.Walk(document, "",
            {
                {"tls_server_config",
                 [&](const YAML::Node& v, const std::string& k) { c.tls = ReadTls(r, v, k); }},

@@ -142,7 +142,14 @@ TEST(WebConfigTest, RefusalsNameTheFileLineAndKey) {
   EXPECT_EQ(ErrorOf("basic_auth_users: [a, b]\n"),
             f + ":1: \"basic_auth_users\": must be a mapping of user names to bcrypt hashes");
   EXPECT_EQ(ErrorOf("- a\n- b\n"), f + ":1: \"(top level)\": must be a mapping");
-  EXPECT_EQ(ErrorOf("a: 1\n---\nb: 2\n"), f + ": more than one document");
+  EXPECT_EQ(ErrorOf("a: 1\n---\nb: 2\n"), f + ":2: more than one document");
+  EXPECT_EQ(ErrorOf("---\ntls_server_config:\n...\n"), f + ":3: more than one document");
+  // A line that yaml-cpp 0.7's LoadAll loops on for ever (found by the fuzzer): an error now.
+  EXPECT_EQ(ErrorOf(",tlkey_fxile: {interval: 1s}\nx: \x10\x10\x10\x10\x10\x10*r\n---\nb\x02 c"),
+            f + ":3: more than one document");
+  // Garbage that yaml-cpp reads as an empty document is not "no settings".
+  EXPECT_EQ(ErrorOf(",tlkey_fxile: {interval: 1s}\nx: \x10\x10*r\n"),
+            f + ": not a YAML mapping of settings");
   EXPECT_EQ(ErrorOf("tls_server_config:\n  cert_file: a: b\n"), f + ":2: illegal map value");
 }
 
