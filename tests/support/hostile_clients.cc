@@ -140,8 +140,7 @@ void HostileClients::RunClient(Kind kind) {
     }
     close(fd);
     // Hammering, but leaving the CPU to the server under test on a small CI machine.
-    if (kind == Kind::kReconnect) std::this_thread::sleep_for(5ms);
-    if (kind == Kind::kOversized) std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(kind == Kind::kReconnect ? 5ms : 20ms);
   }
 }
 

@@ -2,14 +2,14 @@
 // on its own thread, over loopback, until stopped. Used by the end-to-end test that requires
 // Prometheus to get every scrape meanwhile, and by bench/http_endpoint_bench.
 //
-// Kinds (each reconnects as soon as the server closes its connection):
+// Kinds (each reconnects 20 ms after the server closed its connection, `reconnect` 5 ms):
 //   idle        connects and sends nothing;
 //   trickle     sends a request head one byte a second, never finishing it;
 //   reconnect   connects and closes at once, in a loop (a pause of 5 ms between connections);
 //   not_found   keeps one connection alive with a request for a missing path every 200 ms
 //               (404 on a kept-alive connection: civetweb held a worker 2 s for each);
 //   bad_method  the same with POST /metrics (405);
-//   oversized   sends 64 KiB of header fields at once, reads the answer, again 20 ms later;
+//   oversized   sends 64 KiB of header fields at once, reads the answer;
 //   tls_stall   sends the first bytes of a TLS record and stops (a handshake never finished).
 //
 // Ownership: owns its threads and sockets; the destructor stops them (within about 250 ms).
