@@ -76,12 +76,19 @@ struct BasicAuthenticator::Shared {
 
 BasicAuthenticator::BasicAuthenticator(std::size_t queue_capacity, std::function<void()> wake)
     : shared_(std::make_shared<Shared>()) {
+  shared_->capacity = queue_capacity;
+  shared_->wake = std::move(wake);
+}
+
+void BasicAuthenticator::StartOnce() {
+  // Only once users are configured: OpenSSL's generator and HMAC bring about 3 MiB of libcrypto
+  // into memory, which an agent without authentication should not carry.
+  if (started_) return;
+  started_ = true;
   if (RAND_bytes(secret_.data(), static_cast<int>(secret_.size())) != 1) {
     std::random_device random;  // OpenSSL's generator failed: the kernel's, through libstdc++
     for (unsigned char& b : secret_) b = static_cast<unsigned char>(random());
   }
-  shared_->capacity = queue_capacity;
-  shared_->wake = std::move(wake);
   std::thread([shared = shared_] { shared->Work(); }).detach();
 }
 
@@ -96,6 +103,7 @@ BasicAuthenticator::~BasicAuthenticator() {
 }
 
 void BasicAuthenticator::SetUsers(std::map<std::string, std::string> users) {
+  if (!users.empty()) StartOnce();
   users_ = std::move(users);
   ++generation_;
   cache_order_.clear();

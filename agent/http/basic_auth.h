@@ -67,6 +67,9 @@ class BasicAuthenticator {
   using Key = std::array<unsigned char, 32>;
   struct Shared;
   Key KeyFor(std::string_view user, std::string_view password, std::string_view hash) const;
+  void StartOnce();  // the key and the worker, when users first appear
+
+  bool started_ = false;
 
   std::map<std::string, std::string> users_;
   uint64_t generation_ = 0;  // bumped by SetUsers: outcomes of older checks are not cached

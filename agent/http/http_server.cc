@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -79,6 +80,7 @@ constexpr int kMaxAcceptsPerWake = 64;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;
 constexpr auto kDrainTime = std::chrono::milliseconds(1000);
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+constexpr auto kStalledWrite = std::chrono::milliseconds(1000);
 
 std::string Errno(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
 
@@ -212,7 +214,7 @@ class HttpServer::Loop {
     bool close_after_write = false;
     std::size_t drained = 0;
     Clock::time_point deadline;
-    Clock::time_point waiting_since;  // eviction order: accepted, or idle since
+    Clock::time_point waiting_since;  // eviction order: accepted, idle since, last bytes written
     uint32_t events = 0;              // registered with epoll
     Request pending;                  // kAuthWait
   };
@@ -231,15 +233,20 @@ class HttpServer::Loop {
   void Run() {
     epoll_event events[64];
     while (!stop_) {
+      // Sleep until the nearest deadline; with none (no connection), until an event: an idle
+      // agent's endpoint costs no wake-ups.
       const Clock::time_point now = Clock::now();
-      Clock::time_point next = now + std::chrono::seconds(1);
+      Clock::time_point next = Clock::time_point::max();
       for (const auto& [id, c] : conns_) {
         if (c->phase != Phase::kClosed) next = std::min(next, c->deadline);
       }
       if (accept_paused_) next = std::min(next, accept_resume_);
-      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
-      const int n =
-          epoll_wait(epoll_, events, 64, static_cast<int>(std::max<int64_t>(0, wait.count())));
+      int timeout_ms = -1;
+      if (next != Clock::time_point::max()) {
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 60 * 60 * 1000));
+      }
+      const int n = epoll_wait(epoll_, events, 64, timeout_ms);
       if (n < 0 && errno != EINTR) {
         spdlog::error("http: epoll_wait: {}", std::strerror(errno));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -353,25 +360,29 @@ class HttpServer::Loop {
   // Closes one connection to make room (header comment: the bound's policy). False when every
   // connection is being answered.
   bool EvictOne() {
-    // Rank: 0 answered and closing (draining), 1 kept-alive and idle, 2 no complete request yet.
+    // Rank: 0 answered and closing (draining), 1 kept-alive and idle, 2 no complete request yet,
+    // 3 a response the client has not taken for a second (a reader that stalls on purpose).
+    const Clock::time_point stalled = Clock::now() - kStalledWrite;
     Connection* victim = nullptr;
-    int victim_rank = 3;
+    int victim_rank = 4;
     for (auto& [id, c] : conns_) {
-      int rank = 3;
+      int rank = 4;
       if (c->phase == Phase::kDraining) {
         rank = 0;
       } else if (c->phase == Phase::kReading && c->idle) {
         rank = 1;
       } else if (c->phase == Phase::kHandshake || c->phase == Phase::kReading) {
         rank = 2;
+      } else if (c->phase == Phase::kWriting && c->waiting_since < stalled) {
+        rank = 3;
       }
       if (rank < victim_rank ||
-          (rank == victim_rank && rank < 3 && c->waiting_since < victim->waiting_since)) {
+          (rank == victim_rank && rank < 4 && c->waiting_since < victim->waiting_since)) {
         victim = c.get();
         victim_rank = rank;
       }
     }
-    if (victim_rank == 3) return false;
+    if (victim_rank == 4) return false;
     Count([](ServerStats& s) { ++s.closed_evicted; });
     Close(*victim);
     return true;
@@ -643,6 +654,7 @@ class HttpServer::Loop {
     c.close_after_write = !keep_alive;
     c.phase = Phase::kWriting;
     c.deadline = Clock::now() + options_.write_timeout;
+    c.waiting_since = Clock::now();
     Count([&](ServerStats& s) { ++s.responses[response.status]; });
     Write(c);
   }
@@ -654,6 +666,7 @@ class HttpServer::Loop {
       if (n == -1) return SetEvents(c, want_read ? EPOLLIN : EPOLLOUT);
       if (n < 0) return Close(c);
       c.out_done += static_cast<std::size_t>(n);
+      c.waiting_since = Clock::now();  // progress: not a stalled reader
     }
     c.out.clear();
     c.out.shrink_to_fit();  // an idle connection keeps no copy of a 78 KB page

@@ -22,9 +22,10 @@
 // bound, one is closed to make room, in this order: one already answered and closing; else the
 // kept-alive connection idle the longest (closing an idle connection is allowed by HTTP, and
 // clients retry on a new one); else the connection that has waited the longest without
-// completing a request (handshake or head); else (all are being answered) the new one. A client
-// that connects and sends its request promptly is therefore never the one closed while slower
-// ones are open.
+// completing a request (handshake or head); else the one whose response has made no progress for
+// the longest, if over a second (a reader that stalls on purpose); else (all are being answered,
+// or wait for their credential check) the new one. A client that connects, sends its request
+// promptly and reads its answer is therefore never the one closed while slower ones are open.
 //
 // TLS (web_config.h, tls_context.h): OpenSSL on the same non-blocking sockets, handshakes inside
 // the request deadline. A plain-text request to the TLS port gets a plain "400: Client sent an

@@ -25,10 +25,12 @@
 // are duplicate keys: a setting that would be silently ignored is a security setting not applied.
 //
 // Bounds: the file is read with ReadSmallFile and must be at most 64 KiB; before yaml-cpp sees it,
-// its nesting is checked (flow collections at most 16 deep, indentation at most 40 columns, at
-// most 8 nested block entries on one line), because yaml-cpp 0.7 recurses once per level and a
-// line of `[[[[...` overflows the stack. Parsing is pure (ParseWebConfig); certificate and key
-// files are read later, by the TLS set-up (tls_context.h).
+// its nesting is checked (at most 16 flow collections, indentation at most 40 columns, at most 8
+// nested block entries on one line). yaml-cpp's parser recurses once per level: before 0.7.0 a
+// line of `[[[[...` overflowed its stack (CVE-2017-5950); 0.7.0 stops at a depth of a few hundred
+// but reports it as "bad file" at the end of the text. The bound holds whatever the version and
+// says what is wrong. Parsing is pure (ParseWebConfig); certificate and key files are read
+// later, by the TLS set-up (tls_context.h).
 //
 // Errors: "web config FILE:LINE: \"tls_server_config.min_version\": ..." naming the file, the line
 // where known and the key; the agent prints it and exits 2 (at start) or keeps the running

@@ -141,18 +141,24 @@ TEST(HttpEndpointTest, ListenAddresses) {
   EXPECT_EQ(parsed("[::]:9840"), ":: 9840");
   EXPECT_EQ(parsed("[::1]:9840"), "::1 9840");
   EXPECT_EQ(parsed(":9840"), " 9840");  // every IPv4 address
-  EXPECT_EQ(parsed("9840"), "error: --listen \"9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
-                            "[::]:9840): no port");
-  EXPECT_EQ(parsed("host:9840"), "error: --listen \"host:9840\" is not ADDR:PORT (e.g. "
-                                 "0.0.0.0:9840, [::]:9840): \"host\" is not a numeric IPv4 address");
-  EXPECT_EQ(parsed("127.0.0.1:99999"), "error: --listen \"127.0.0.1:99999\" is not ADDR:PORT (e.g. "
-                                       "0.0.0.0:9840, [::]:9840): the port must be a number 0..65535");
-  EXPECT_EQ(parsed("::1:9840"), "error: --listen \"::1:9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
-                                "[::]:9840): an IPv6 address needs brackets");
-  EXPECT_EQ(parsed("0.0.0.0:"), "error: --listen \"0.0.0.0:\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
-                                "[::]:9840): the port must be a number 0..65535");
-  EXPECT_EQ(parsed("[::1:9840"), "error: --listen \"[::1:9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
-                                 "[::]:9840): unbalanced brackets");
+  EXPECT_EQ(parsed("9840"),
+            "error: --listen \"9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): no port");
+  EXPECT_EQ(parsed("host:9840"),
+            "error: --listen \"host:9840\" is not ADDR:PORT (e.g. "
+            "0.0.0.0:9840, [::]:9840): \"host\" is not a numeric IPv4 address");
+  EXPECT_EQ(parsed("127.0.0.1:99999"),
+            "error: --listen \"127.0.0.1:99999\" is not ADDR:PORT (e.g. "
+            "0.0.0.0:9840, [::]:9840): the port must be a number 0..65535");
+  EXPECT_EQ(parsed("::1:9840"),
+            "error: --listen \"::1:9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): an IPv6 address needs brackets");
+  EXPECT_EQ(parsed("0.0.0.0:"),
+            "error: --listen \"0.0.0.0:\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): the port must be a number 0..65535");
+  EXPECT_EQ(parsed("[::1:9840"),
+            "error: --listen \"[::1:9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): unbalanced brackets");
 }
 
 TEST(AgentSnapshotTest, PreCreatesCriticalXidCountersAndShowsTheDecision) {

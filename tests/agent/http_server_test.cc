@@ -4,7 +4,9 @@
 // cache and its worker, a security swap, start-up errors and stopping with clients attached.
 #include "agent/http/http_server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,6 +34,7 @@ using testing::WaitForPeerClose;
 // Echoes the path; /big answers 200 KB (larger than a socket buffer); /gz a gzip body.
 Response Echo(const Request& r) {
   if (r.path == "/big") return TextResponse(200, std::string(200 * 1024, 'b'));
+  if (r.path == "/huge") return TextResponse(200, std::string(16 << 20, 'h'));  // > tcp_wmem
   Response out = TextResponse(200, "path=" + r.path + " query=" + r.query + "\n");
   if (r.path == "/gz" && r.accepts_gzip) {
     out.body = std::make_shared<const std::string>(Gzip(*out.body));
@@ -318,6 +321,34 @@ TEST(HttpServerTest, AtTheBoundTheLongestWaitingConnectionMakesRoom) {
   for (int fd : flood) close(fd);
   for (int fd : silent) close(fd);
   close(kept);
+}
+
+TEST(HttpServerTest, ReadersThatStallMakeRoomToo) {
+  ServerOptions options;
+  options.max_connections = 4;
+  Server s(options);
+  // Four clients that ask for a page larger than any socket buffer and never read it: their
+  // responses stay unwritten, and they hold every slot.
+  std::vector<int> stalled;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int tiny = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(s.server->port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    const std::string requests = "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n";
+    ASSERT_EQ(send(fd, requests.data(), requests.size(), 0), static_cast<ssize_t>(requests.size()));
+    stalled.push_back(fd);
+  }
+  ASSERT_TRUE(OpenConnectionsReach(*s.server, 4));
+  std::this_thread::sleep_for(1500ms);  // past the second that marks a reader as stalled
+  const platform::HttpResponse r = testing::HttpGet(s.host_port, "/prompt", 2s);
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(s.server->Stats().closed_evicted, 1u);
+  for (int fd : stalled) close(fd);
 }
 
 TEST(HttpServerTest, StoppingWithClientsAttachedIsQuick) {

@@ -1,6 +1,6 @@
 // The web configuration file (agent/http/web_config.h) and the TLS context built from it
 // (tls_context.h): exporter-toolkit's keys, relative paths, every refusal with the file, line and
-// key it names, the nesting bound that keeps yaml-cpp from recursing off the stack, and the
+// key it names, the nesting bound checked before yaml-cpp recurses into the text, and the
 // certificate and key errors.
 #include "agent/http/web_config.h"
 
@@ -154,8 +154,8 @@ TEST(WebConfigTest, RefusalsNameTheFileLineAndKey) {
 }
 
 TEST(WebConfigTest, NestingIsBoundedBeforeYamlCppSeesIt) {
-  // yaml-cpp 0.7 recurses once per flow level: 60,000 of them overflow the stack (a crash,
-  // not an error, without this bound).
+  // yaml-cpp recurses once per flow level: before 0.7.0, 60,000 of them overflowed its stack;
+  // Debian's 0.7.0 stops itself and says "bad file" at line 2. The bound says what is wrong.
   const std::string deep = "basic_auth_users: " + std::string(60000, '[') + "\n";
   EXPECT_EQ(ErrorOf(deep),
             "web config /etc/nodehealth/web.yml: more than 16 flow collections ('[' or '{'); a web "
