@@ -53,19 +53,11 @@
 
 #include "agent/http/http_request.h"
 #include "agent/http/http_response.h"
+#include "agent/http/listen_socket.h"
 #include "agent/http/tls_context.h"
 #include "probes/util/expected.h"
 
 namespace nodehealth::http {
-
-struct ListenAddress {
-  std::string host;  // numeric IPv4 or IPv6 (without brackets); empty: every IPv4 address
-  int port = 0;
-};
-
-// "0.0.0.0:9840", "127.0.0.1:0", "[::]:9840", "[::1]:9840", ":9840"; an Error that says what is
-// wrong otherwise (host names are not resolved: the agent binds before any network is trusted).
-Expected<ListenAddress> ParseListenAddress(const std::string& listen);
 
 // What applies to requests: TLS for new connections, users, extra response fields. Immutable;
 // SetSecurity swaps it whole.
