@@ -167,7 +167,8 @@ class Agent {
   bool run_active_ = false;
   std::optional<SteadyClock::time_point> flush_state_at_;  // a dirty state waits for this
 
-  std::mutex http_mutex_;  // guards http_ (bound at start, or later by ListenRetryLoop)
+  // The endpoint, bound at start or later by ListenRetryLoop; SIGHUP hands it a reloaded web config.
+  std::mutex http_mutex_;  // guards http_
   std::unique_ptr<HttpEndpoint> http_;
 };
 
@@ -304,6 +305,10 @@ void Agent::Reload() {
     {
       std::lock_guard lock(results_mutex_);  // Reevaluate reads settings_ on the watch thread
       settings_ = std::move(*fresh);
+    }
+    {
+      std::lock_guard lock(http_mutex_);
+      if (http_) http_->SetSecurity(settings_.web_security);  // certificates, users, headers
     }
     SetScheduled();
     std::lock_guard lock(results_mutex_);
@@ -444,7 +449,8 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
                                      .policy = output,
                                      .kernel_log = view,
                                      .gpu_bus_ids = gpus,
-                                     .counters = counters_}));
+                                     .counters = counters_,
+                                     .report_process_names = settings_.report_process_names}));
 }
 
 std::vector<ProbeSnapshot> Agent::LatestInCatalogueOrder() const {
@@ -519,7 +525,7 @@ void Agent::WriteStateFiles(bool stopping) {
 
 Expected<bool> Agent::Listen(std::ostream& err) {
   Expected<std::unique_ptr<HttpEndpoint>> http = HttpEndpoint::Start(
-      {.listen = settings_.listen, .threads = settings_.http_threads},
+      {.listen = settings_.listen, .security = settings_.web_security},
       {.snapshot = [this] { return store_.Latest(); }, .healthy = [this] { return Healthy(); }});
   if (!http) return http.error();
   std::vector<int> ports = (*http)->ports();
@@ -658,7 +664,7 @@ int RunAgent(const AgentOptions& options, std::ostream& err) {
   const sigset_t handled = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a scraper that hangs up must not kill the agent
-  // glibc gives every thread that allocates its own arena (civetweb's workers, each round's probe
+  // glibc gives every thread that allocates its own arena (the HTTP loop, each round's probe
   // threads); for a daemon that is mostly idle, two arenas hold the same work in less memory.
   mallopt(M_ARENA_MAX, 2);
   topo::PrepareHwlocEnvironment(options.common.sysroot);

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "agent/http_endpoint.h"
+#include "agent/http/listen_socket.h"
 #include "probes/all_probes.h"
 #include "probes/platform/file_system.h"
 
@@ -83,8 +83,8 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
 
   s.listen = options.listen.value_or(config->agent.listen.value_or(kDefaultListen));
   // A malformed address is a usage error; one that cannot be bound now is retried (agent.cc).
-  if (!CivetListenSpec(s.listen)) {
-    return MakeError("--listen \"" + s.listen + "\" is not ADDR:PORT (e.g. 0.0.0.0:9840)");
+  if (Expected<http::ListenAddress> address = http::ParseListenAddress(s.listen); !address) {
+    return address.error();
   }
   s.interval_seconds = options.interval_seconds.value_or(
       config->agent.interval_seconds.value_or(kDefaultIntervalSeconds));
@@ -92,7 +92,16 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
   Expected<std::string> state_dir = ResolveStateDir(options.state_dir, *config, common.sysroot);
   if (!state_dir) return state_dir.error();
   s.state_dir = std::move(*state_dir);
-  s.http_threads = config->agent.http_threads.value_or(4);
+  s.web_config = options.web_config.value_or(config->agent.web_config.value_or(""));
+  if (!s.web_config.empty()) {
+    Expected<http::WebConfig> web = http::LoadWebConfig(s.web_config);
+    if (!web) return web.error();
+    Expected<std::shared_ptr<const http::ServerSecurity>> security =
+        http::BuildServerSecurity(*web);
+    if (!security) return security.error();
+    s.web_security = *security;
+  }
+  s.report_process_names = config->agent.report_process_names.value_or(false);
   s.nvml_library = common.nvml_library.value_or(config->nvml_library.value_or(kDefaultNvml));
   s.active_interval_seconds = config->agent.active_interval_seconds;
 

@@ -15,6 +15,7 @@
 #include "agent/check_command.h"
 #include "agent/config.h"
 #include "agent/drain_policy.h"
+#include "agent/http/http_server.h"
 #include "agent/profile_selector.h"
 #include "agent/round_runner.h"
 #include "probes/util/expected.h"
@@ -26,6 +27,7 @@ struct AgentOptions {
   std::optional<std::string> listen;       // --listen ADDR:PORT
   std::optional<double> interval_seconds;  // --interval
   std::optional<std::string> state_dir;    // --state-dir
+  std::optional<std::string> web_config;   // --web-config FILE
 };
 
 inline constexpr double kDefaultIntervalSeconds = 60;
@@ -39,7 +41,11 @@ struct ResolvedSettings {
   double interval_seconds = kDefaultIntervalSeconds;
   double jitter = kDefaultJitter;  // +- this fraction of the interval
   std::string state_dir;
-  int http_threads = 4;
+  // The web config (--web-config, else [agent] web_config; empty: none), read and its certificate
+  // files loaded: null security means plain HTTP without authentication.
+  std::string web_config;
+  std::shared_ptr<const http::ServerSecurity> web_security;
+  bool report_process_names = false;
   std::string nvml_library;
   std::shared_ptr<const Profile> profile;  // null: observe-only
   std::string profile_requested;
@@ -62,7 +68,8 @@ Expected<std::string> ResolveStateDir(const std::optional<std::string>& option,
 // True for "/" (and its spellings): the live node, not a recorded one.
 bool IsLiveRoot(const std::string& sysroot);
 
-// Errors: unreadable or invalid config or profile, unknown probe names: what `check` exits 2 for.
+// Errors: unreadable or invalid config, profile or web config (certificate files included),
+// unknown probe names: what `check` exits 2 for.
 Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
                                                 const NodeFacts& facts);
 

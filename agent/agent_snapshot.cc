@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/policy_state.h"
+#include "agent/report_redaction.h"
 #include "exporters/json_report.h"
 #include "exporters/metric_families.h"
 
@@ -138,6 +139,7 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
       {"error", input.kernel_log.error},
       {"lines", input.kernel_log.stats.lines},
   };
+  if (!input.report_process_names) RedactProcessIdentities(report);
   snapshot->report_json = report.dump(2) + "\n";
   return snapshot;
 }

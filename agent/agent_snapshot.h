@@ -24,7 +24,7 @@ namespace nodehealth::agent {
 
 struct AgentSnapshot {
   std::vector<prometheus::MetricFamily> families;
-  std::string report_json;   // the CONTRACT.md report, mode "agent", plus "policy"
+  std::string report_json;   // the CONTRACT.md report, mode "agent", plus "policy" (redacted)
   bool has_results = false;  // false until the first round ended
 };
 
@@ -57,6 +57,9 @@ struct SnapshotInput {
   const KernelLogView& kernel_log;
   const std::vector<std::string>& gpu_bus_ids;  // from PCI
   const AgentCounters& counters;
+  // [agent] report_process_names: false leaves users' process names and PIDs out of the
+  // kernel-log lines in report_json (report_redaction.h); the metrics never carry them.
+  bool report_process_names = false;
 };
 
 std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& input);

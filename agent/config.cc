@@ -55,6 +55,9 @@ void ReadAgent(const StrictTomlReader& r, const toml::table& table, const std::s
            [&](auto& n, auto& k) { a.active_interval_seconds = r.Number(n, k, 60, 30 * kDay); }},
           {"http_threads",
            [&](auto& n, auto& k) { a.http_threads = static_cast<int>(r.Integer(n, k, 1, 64)); }},
+          {"web_config", [&](auto& n, auto& k) { a.web_config = r.String(n, k); }},
+          {"report_process_names",
+           [&](auto& n, auto& k) { a.report_process_names = r.Bool(n, k); }},
       });
 }
 

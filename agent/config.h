@@ -19,7 +19,9 @@
 //   jitter = 0.1                           # +- fraction of the interval (0 .. 0.5)
 //   active_probes = ["rdma_loopback"]      # active probes the agent runs on a schedule
 //   active_interval_seconds = 86400        # (60 .. 30 days)
-//   http_threads = 4                       # (1 .. 64)
+//   http_threads = 4                       # (1 .. 64) accepted, unused since 0.2: one event loop
+//   web_config = "/etc/nodehealth/web.yml" # TLS and basic auth (agent/http/web_config.h)
+//   report_process_names = false           # true: /report keeps users' PIDs and process names
 //   [drain]
 //   noisy_rounds = 3                       # failing runs before a noisy code drains (1 .. 1000)
 //   history_seconds = 604800               # XID history kept (60 .. 366 days, >= every window)
@@ -61,7 +63,9 @@ struct AgentSettings {
   std::optional<double> jitter_fraction;  // key "jitter"
   std::vector<std::string> active_probes;
   std::optional<double> active_interval_seconds;
-  std::optional<int> http_threads;
+  std::optional<int> http_threads;        // accepted for old configs; the endpoint ignores it
+  std::optional<std::string> web_config;  // a web configuration file (--web-config wins)
+  std::optional<bool> report_process_names;
 };
 
 // [slurm]: the Slurm health check. Its time budget (agent + check + scontrol calls) must stay

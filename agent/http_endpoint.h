@@ -1,18 +1,23 @@
-// The agent's HTTP endpoint (CONTRACT.md): /metrics through prometheus-cpp's Exposer, whose
-// Collectable copies the latest snapshot's metric families (it never runs a probe); /report (the
-// JSON report of the latest results) and /healthz (200 while the scheduler is alive, 503 after it
-// stalled) through civetweb's request callback, on the same port.
+// The agent's HTTP endpoint (CONTRACT.md), on nodehealth's own event-driven server
+// (http/http_server.h: one thread, bounded connections, deadlines, TLS and basic auth from the
+// web config):
 //
-// Bad requests: civetweb bounds the request size (16 KiB of headers: 413/400) and the time a
-// client may take to send it (request_timeout_ms, counted from the first byte), so a slow client
-// holds one worker for at most that long; other paths get 404, methods other than GET and HEAD
-// 405. With N worker threads, N-1 slow clients still leave /metrics answering at once.
-// /metrics keeps the connection alive (as Prometheus expects) for 2 s of idleness; the other
-// answers close it.
+//   /metrics  text format 0.0.4, gzip when the client accepts it: the latest snapshot's metric
+//             families (serialized and compressed once per snapshot: a scrape never runs a probe
+//             and takes no lock a probe holds) followed by the endpoint's own nodehealth_http_*
+//             counters, which change with every request;
+//   /report   the snapshot's JSON report (process names and PIDs redacted unless configured,
+//             agent_snapshot.h); 503 with Retry-After before the first round;
+//   /healthz  200 "ok" while the scheduler keeps its promise of progress, 503 after;
+//   /         a page of links.
+// HEAD on each gives GET's fields without the body; other paths 404, other methods 405.
 //
-// Thread safety: one endpoint per process (civetweb's callback has no per-server context that
-// reaches us, so the handlers hang off a process-wide pointer). The handlers run on civetweb's
-// worker threads and must be thread-safe.
+// Thread safety: Start, SetSecurity, ports and the destructor from any thread (one at a time). The
+// handlers run on the server's loop thread and must not block: `snapshot` returns a pointer,
+// `healthy` reads an atomic.
+// Failure: Start returns an Error when the address is not ADDR:PORT or cannot be bound ("cannot
+// listen on 127.0.0.1:80: bind: Permission denied"). Stopping (the destructor) returns within
+// about 100 ms whatever the clients do.
 #pragma once
 
 #include <functional>
@@ -21,11 +26,8 @@
 #include <vector>
 
 #include "agent/agent_snapshot.h"
+#include "agent/http/http_server.h"
 #include "probes/util/expected.h"
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace nodehealth::agent {
 
@@ -36,29 +38,27 @@ struct HttpHandlers {
 
 struct HttpSettings {
   std::string listen = "0.0.0.0:9840";  // ADDR:PORT, [IPv6]:PORT; port 0 picks a free one
-  int threads = 4;
-  int request_timeout_ms = 5000;
+  std::shared_ptr<const http::ServerSecurity> security = nullptr;  // null: plain HTTP, no auth
+  http::ServerOptions server = {};  // bounds and deadlines (`listen` is replaced by the above)
 };
 
 class HttpEndpoint {
  public:
-  // Binds and starts serving. An address that cannot be bound is an Error.
   static Expected<std::unique_ptr<HttpEndpoint>> Start(const HttpSettings& settings,
                                                        HttpHandlers handlers);
   ~HttpEndpoint();
 
   std::vector<int> ports() const;
+  // A reloaded web config: new connections and every later request use it.
+  void SetSecurity(std::shared_ptr<const http::ServerSecurity> security);
+  http::ServerStats Stats() const;
 
-  struct State;  // the handlers and the Collectable (defined in the .cc)
+  struct State;  // the handlers and the per-snapshot caches (defined in the .cc)
 
  private:
   HttpEndpoint() = default;
   std::shared_ptr<State> state_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<http::HttpServer> server_;
 };
-
-// civetweb's listening_ports syntax for ADDR:PORT ("0.0.0.0:9840" -> "0.0.0.0:9840",
-// "[::]:9840" -> "[::]:9840", ":9840" -> "9840"); nullopt when it is not ADDR:PORT.
-std::optional<std::string> CivetListenSpec(const std::string& listen);
 
 }  // namespace nodehealth::agent

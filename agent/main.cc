@@ -184,6 +184,10 @@ int main(int argc, char** argv) {
   agent->add_option("--listen", agent_options.listen, "HTTP address (default 0.0.0.0:9840)")
       ->type_name("ADDR:PORT");
   agent
+      ->add_option("--web-config", agent_options.web_config,
+                   "TLS and basic authentication for the endpoint (exporter-toolkit format)")
+      ->type_name("FILE");
+  agent
       ->add_option("--interval", agent_options.interval_seconds,
                    "Seconds between passive rounds (default 60, +-10% jitter)")
       ->check(CLI::Range(1.0, 86400.0));

@@ -6,7 +6,9 @@
 #   3. where the machine has an HCA, the RDMA loopback against ib_write_bw (rdma_vs_perftest.sh);
 #   4. the agent beside node_exporter: memory, CPU per scrape, idle CPU, XID latency
 #      (agent_vs_node_exporter.sh, about 7 minutes);
-#   5. one `nodehealth slurm-healthcheck` run against a local Slurm (slurm_healthcheck.sh, root).
+#   5. one `nodehealth slurm-healthcheck` run against a local Slurm (slurm_healthcheck.sh, root);
+#   6. the agent's endpoint: kept-alive scrape latency, and scrapes by a real Prometheus while 64
+#      hostile clients hammer the port, plain and over TLS with basic auth (http_endpoint.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD:-build}"
@@ -43,3 +45,6 @@ bench/agent_vs_node_exporter.sh
 echo
 echo "slurm-healthcheck against a local Slurm:"
 if [[ "$(id -u)" == 0 ]]; then BUILD="$build" bench/slurm_healthcheck.sh; else echo "  (needs root)"; fi
+echo
+echo "The agent's endpoint, kept alive and under abuse:"
+BUILD="$build" bench/http_endpoint.sh

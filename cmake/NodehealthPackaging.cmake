@@ -57,7 +57,8 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)  # dpkg-deb's own default
 
 # Dependencies -------------------------------------------------------------------------------------
 # dpkg-shlibdeps derives the library packages from the binaries' DT_NEEDED entries (libspdlog,
-# libfmt, libtomlplusplus, libibverbs1, libhwloc15, prometheus-cpp, civetweb, libopenmpi3, ...),
+# libfmt, libtomlplusplus, libibverbs1, libhwloc15, libprometheus-cpp-core, libssl3, zlib1g,
+# libcrypt1, libyaml-cpp0.7, libopenmpi3, ...),
 # with the minimum versions of the symbols actually used.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # What the binaries run rather than link, which dpkg-shlibdeps cannot see:

@@ -24,14 +24,16 @@ cd "$(dirname "$0")/.."
 # node_exporter (prometheus-node-exporter).
 # libopenmpi-dev, openmpi-bin: nodehealth-allreduce (mpi-tests/) and the mpi_allreduce probe.
 # libhwloc-dev: the topology probe (hwloc 2.9 with I/O discovery).
-# prometheus-cpp-dev, libcivetweb-dev: the agent's /metrics endpoint (prometheus-cpp's Exposer on
-# civetweb, whose request callback also serves /report and /healthz).
+# prometheus-cpp-dev: the metric model and text format of the agent's /metrics (core only; the
+# endpoint is nodehealth's own HTTP server, agent/http/). libssl-dev: its TLS; zlib1g-dev: gzip;
+# libcrypt-dev: libxcrypt's crypt_rn for the bcrypt hashes of basic auth; libyaml-cpp-dev: the
+# web configuration file (exporter-toolkit's YAML format).
 # libibverbs-dev: the RDMA loopback (rdma-core); ibverbs-providers: the user-space HCA drivers
 # (mlx5, ...) without which libibverbs lists no device even on a node that has one.
 build_packages=(cmake ninja-build g++ pkg-config
                 libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
                 libibverbs-dev ibverbs-providers libhwloc-dev libopenmpi-dev openmpi-bin
-                prometheus-cpp-dev libcivetweb-dev)
+                prometheus-cpp-dev libssl-dev zlib1g-dev libcrypt-dev libyaml-cpp-dev)
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
                libfuzzer-14-dev time perftest bzip2 slurmctld slurmd slurm-client munge mbw
                prometheus prometheus-node-exporter)
@@ -40,6 +42,9 @@ test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-1
 # the ELF files to hand it; debootstrap for the clean Debian 12 root the package is installed on;
 # jq to read nodehealth's JSON report there.
 test_packages+=(dpkg-dev file debootstrap jq)
+# The package test's TLS step and bench/http_endpoint.sh: a throwaway certificate (openssl), the
+# agent asked over HTTPS with basic auth (curl), a bcrypt hash (python3's crypt).
+test_packages+=(openssl curl python3)
 # The units' tests (systemd/units_test.sh): systemd-analyze and systemctl from systemd, and procps
 # for /bin/kill, which `systemd-analyze verify` checks as ExecReload='s program.
 test_packages+=(systemd procps)

@@ -131,15 +131,34 @@ TEST(SdNotifyTest, SendsToTheSocketSystemdGives) {
   ::unsetenv("WATCHDOG_USEC");
 }
 
-TEST(HttpEndpointTest, ListenSpecs) {
-  EXPECT_EQ(CivetListenSpec("0.0.0.0:9840"), "0.0.0.0:9840");
-  EXPECT_EQ(CivetListenSpec("127.0.0.1:0"), "127.0.0.1:0");
-  EXPECT_EQ(CivetListenSpec("[::]:9840"), "[::]:9840");
-  EXPECT_EQ(CivetListenSpec(":9840"), "9840");
-  EXPECT_EQ(CivetListenSpec("9840"), std::nullopt);
-  EXPECT_EQ(CivetListenSpec("host:99999"), std::nullopt);
-  EXPECT_EQ(CivetListenSpec("::1:9840"), std::nullopt);  // IPv6 needs brackets
-  EXPECT_EQ(CivetListenSpec("0.0.0.0:"), std::nullopt);
+TEST(HttpEndpointTest, ListenAddresses) {
+  const auto parsed = [](const std::string& listen) -> std::string {
+    Expected<http::ListenAddress> a = http::ParseListenAddress(listen);
+    return a ? a->host + " " + std::to_string(a->port) : "error: " + a.error().message;
+  };
+  EXPECT_EQ(parsed("0.0.0.0:9840"), "0.0.0.0 9840");
+  EXPECT_EQ(parsed("127.0.0.1:0"), "127.0.0.1 0");
+  EXPECT_EQ(parsed("[::]:9840"), ":: 9840");
+  EXPECT_EQ(parsed("[::1]:9840"), "::1 9840");
+  EXPECT_EQ(parsed(":9840"), " 9840");  // every IPv4 address
+  EXPECT_EQ(parsed("9840"),
+            "error: --listen \"9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): no port");
+  EXPECT_EQ(parsed("host:9840"),
+            "error: --listen \"host:9840\" is not ADDR:PORT (e.g. "
+            "0.0.0.0:9840, [::]:9840): \"host\" is not a numeric IPv4 address");
+  EXPECT_EQ(parsed("127.0.0.1:99999"),
+            "error: --listen \"127.0.0.1:99999\" is not ADDR:PORT (e.g. "
+            "0.0.0.0:9840, [::]:9840): the port must be a number 0..65535");
+  EXPECT_EQ(parsed("::1:9840"),
+            "error: --listen \"::1:9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): an IPv6 address needs brackets");
+  EXPECT_EQ(parsed("0.0.0.0:"),
+            "error: --listen \"0.0.0.0:\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): the port must be a number 0..65535");
+  EXPECT_EQ(parsed("[::1:9840"),
+            "error: --listen \"[::1:9840\" is not ADDR:PORT (e.g. 0.0.0.0:9840, "
+            "[::]:9840): unbalanced brackets");
 }
 
 TEST(AgentSnapshotTest, PreCreatesCriticalXidCountersAndShowsTheDecision) {

@@ -138,7 +138,7 @@ TEST_F(AgentOnHealthyNodeTest, PromtoolAcceptsARealScrape) {
   const HttpResponse metrics = agent_->Get("/metrics");
   ASSERT_EQ(metrics.status, 200) << metrics.error;
   ASSERT_NE(metrics.body.find("nodehealth_build_info{"), std::string::npos);
-  ASSERT_NE(metrics.body.find("exposer_scrapes_total"), std::string::npos);
+  ASSERT_NE(metrics.body.find("nodehealth_http_responses_total{code=\"200\"}"), std::string::npos);
   EXPECT_EQ(PromtoolCheckMetrics(metrics.body), "");
 }
 

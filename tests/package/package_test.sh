@@ -14,11 +14,11 @@
 # 3. Without the Recommends (removed with --force-depends where another Depends pulled them in),
 #    runs /usr/bin/nodehealth --version, probes and check: they must not need them.
 # 4. With the Recommends: check with a shipped profile, check with the example config,
-#    nodehealth-allreduce under mpirun, the agent for one round; the installed files; then
-#    purges the package.
+#    nodehealth-allreduce under mpirun, the agent for one round, the agent over TLS with basic
+#    auth (200 with the credentials, 401 without); the installed files; then purges the package.
 #
-# Needs root (debootstrap, chroot, mount), debootstrap, dpkg-deb, jq and network access to the
-# mirror. /proc is mounted into the root, /sys and /dev are bound read-only (the probes read
+# Needs root (debootstrap, chroot, mount), debootstrap, dpkg-deb, jq, openssl, curl, python3 (a
+# throwaway certificate and bcrypt hash for the TLS step) and network access to the mirror. /proc is mounted into the root, /sys and /dev are bound read-only (the probes read
 # them; nothing in the root can change the host's), /dev/shm is a fresh tmpfs (Open MPI's shared
 # memory); all are unmounted on exit, before the root is deleted.
 #
@@ -87,6 +87,11 @@ depends="$(dpkg-deb --field "$deb" Depends)"
 [[ "$(dpkg-deb --field "$deb" Package)" == nodehealth ]] || fail "package name is not nodehealth"
 [[ ", $depends," == *", openmpi-bin"[\ ,]* ]] || fail "Depends lacks openmpi-bin: $depends"
 [[ "$depends" == *libc6* ]] || fail "Depends lacks the shlibdeps entries: $depends"
+# The endpoint is nodehealth's own server (TLS through OpenSSL, web config through yaml-cpp).
+[[ "$depends" == *libssl3* && "$depends" == *libyaml-cpp0.7* ]] ||
+  fail "Depends lacks libssl3 or libyaml-cpp0.7: $depends"
+[[ "$depends" != *civetweb* && "$depends" != *prometheus-cpp-pull* ]] ||
+  fail "Depends still lists civetweb or prometheus-cpp's pull library: $depends"
 
 step "package contents"
 listing="$(dpkg-deb --contents "$deb")"
@@ -359,6 +364,44 @@ wait "$agent_pid" || agent_status=$?
 agent_pid=""
 [[ "$agent_status" == 0 ]] ||
   fail_with "$root/tmp/agent.log" "the agent exited $agent_status on SIGTERM"
+
+step "nodehealth agent over TLS with basic auth (a web config; OpenSSL, yaml-cpp, libcrypt)"
+# A throwaway CA and server certificate, made here with the host's openssl; the bcrypt hash with
+# the host's python3 (crypt). curl on the host speaks to the agent in the root.
+tls="$root/etc/nodehealth-test"
+mkdir -p "$tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=package-test-ca -keyout "$tls/ca.key" -out "$tls/ca.crt" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+  -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > "$tls/ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+  -days 1 -extfile "$tls/ext" -out "$tls/server.crt" 2>/dev/null
+hash="$(python3 -W ignore -c 'import crypt; print(crypt.crypt("pkg-pass", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))')"
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: %s\n' \
+  "$hash" > "$tls/web.yml"
+port=$((20000 + RANDOM % 20000))
+chroot "$root" /usr/bin/env -i "${root_env[@]}" nodehealth agent --config "$example" \
+  --listen "127.0.0.1:$port" --interval 60 --state-dir /var/lib/nodehealth \
+  --web-config /etc/nodehealth-test/web.yml >"$root/tmp/agent-tls.log" 2>&1 &
+agent_pid=$!
+code=""
+for _ in $(seq 1 100); do
+  code="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tls/ca.crt" -u prometheus:pkg-pass \
+    "https://127.0.0.1:$port/healthz" || true)"
+  [[ "$code" == 200 ]] && break
+  kill -0 "$agent_pid" 2>/dev/null || fail_with "$root/tmp/agent-tls.log" "the agent exited"
+  sleep 0.2
+done
+[[ "$code" == 200 ]] || fail_with "$root/tmp/agent-tls.log" "https /healthz with credentials: $code"
+code="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tls/ca.crt" "https://127.0.0.1:$port/healthz")"
+[[ "$code" == 401 ]] || fail "https /healthz without credentials answered $code, not 401"
+echo "https /healthz: 200 with credentials, 401 without"
+kill -TERM "$agent_pid"
+wait "$agent_pid" || fail_with "$root/tmp/agent-tls.log" "the TLS agent did not exit 0 on SIGTERM"
+agent_pid=""
+rm -rf "$tls"
 
 step "installed files"
 for f in "${expected[@]}"; do

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 namespace nodehealth::testing {
@@ -107,6 +108,74 @@ std::string UrlEncode(std::string_view text) {
     }
   }
   return out;
+}
+
+KeptAliveConnection::KeptAliveConnection(const std::string& host_port,
+                                         std::chrono::milliseconds timeout) {
+  fd_ = platform::ConnectTcp(host_port, timeout, error_);
+}
+
+KeptAliveConnection::~KeptAliveConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+HttpResponse KeptAliveConnection::Exchange(const std::string& raw_request,
+                                           std::chrono::milliseconds timeout, bool head) {
+  HttpResponse r;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  if (fd_ < 0) {
+    r.error = "not connected: " + error_;
+    return r;
+  }
+  if (!platform::SendAllBefore(fd_, raw_request, timeout, r.error)) return r;
+  while (true) {
+    const std::size_t head_end = buffer_.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const std::string head_text = buffer_.substr(0, head_end);
+      std::size_t length = 0;
+      std::size_t line_start = head_text.find("\r\n");
+      while (line_start != std::string::npos) {
+        const std::size_t next = head_text.find("\r\n", line_start + 2);
+        std::string line = head_text.substr(
+            line_start + 2, next == std::string::npos ? std::string::npos : next - line_start - 2);
+        const std::size_t colon = line.find(':');
+        if (colon != std::string::npos) {
+          std::string name = line.substr(0, colon);
+          std::transform(name.begin(), name.end(), name.begin(),
+                         [](unsigned char c) { return std::tolower(c); });
+          std::size_t v = colon + 1;
+          while (v < line.size() && line[v] == ' ') ++v;
+          r.headers[name] = line.substr(v);
+        }
+        line_start = next;
+      }
+      if (!head && r.headers.count("content-length")) {
+        length = std::stoul(r.headers["content-length"]);
+      }
+      if (buffer_.size() >= head_end + 4 + length) {
+        r.status = head_text.size() > 12 ? std::atoi(head_text.c_str() + 9) : 0;
+        r.raw = buffer_.substr(0, head_end + 4 + length);
+        r.body = buffer_.substr(head_end + 4, length);
+        buffer_.erase(0, head_end + 4 + length);
+        return r;
+      }
+      r.headers.clear();
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = poll(&p, 1, MillisLeft(deadline));
+    if (ready <= 0) {
+      r.timed_out = true;
+      r.error = "timed out";
+      return r;
+    }
+    char chunk[65536];
+    const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      r.error = n == 0 ? "closed by the server" : std::string("recv: ") + std::strerror(errno);
+      return r;
+    }
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
 }
 
 }  // namespace nodehealth::testing

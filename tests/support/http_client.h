@@ -45,4 +45,27 @@ bool WaitForHttp(const std::string& host_port, const std::string& path,
 // Percent-encodes everything except RFC 3986 unreserved characters (for query values).
 std::string UrlEncode(std::string_view text);
 
+// One kept-alive connection, as Prometheus keeps between scrapes: requests are sent on it one
+// after the other and each response is read by its Content-Length. Not for chunked responses.
+class KeptAliveConnection {
+ public:
+  explicit KeptAliveConnection(const std::string& host_port,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  ~KeptAliveConnection();
+  KeptAliveConnection(const KeptAliveConnection&) = delete;
+  KeptAliveConnection& operator=(const KeptAliveConnection&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  const std::string& error() const { return error_; }
+  // Sends `raw_request` and reads one response (without a body when `head`).
+  HttpResponse Exchange(const std::string& raw_request,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                        bool head = false);
+
+ private:
+  int fd_ = -1;
+  std::string error_;
+  std::string buffer_;  // bytes received beyond the last response
+};
+
 }  // namespace nodehealth::testing

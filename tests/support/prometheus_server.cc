@@ -175,7 +175,24 @@ bool PrometheusServer::WriteConfig(std::string& why) const {
   for (const ScrapeTarget& target : options_.targets) {
     yml << "  - job_name: " << Quoted(target.job_name) << "\n"
         << "    metrics_path: " << Quoted(target.metrics_path) << "\n"
-        << "    static_configs:\n"
+        << "    scheme: " << Quoted(target.scheme) << "\n";
+    if (!target.ca_file.empty() || !target.cert_file.empty() || !target.server_name.empty()) {
+      yml << "    tls_config:\n";
+      if (!target.ca_file.empty()) yml << "      ca_file: " << Quoted(target.ca_file) << "\n";
+      if (!target.cert_file.empty()) {
+        yml << "      cert_file: " << Quoted(target.cert_file) << "\n"
+            << "      key_file: " << Quoted(target.key_file) << "\n";
+      }
+      if (!target.server_name.empty()) {
+        yml << "      server_name: " << Quoted(target.server_name) << "\n";
+      }
+    }
+    if (!target.username.empty()) {
+      yml << "    basic_auth:\n"
+          << "      username: " << Quoted(target.username) << "\n"
+          << "      password: " << Quoted(target.password) << "\n";
+    }
+    yml << "    static_configs:\n"
         << "      - targets: [" << Quoted(target.host_port) << "]\n";
   }
   const std::string temp = config_path_ + ".tmp";

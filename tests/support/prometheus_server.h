@@ -30,6 +30,14 @@ struct ScrapeTarget {
   std::string job_name;
   std::string host_port;  // "127.0.0.1:PORT"
   std::string metrics_path = "/metrics";
+  // prometheus.yml's scheme, tls_config and basic_auth; empty: plain HTTP, no credentials.
+  std::string scheme = "http";
+  std::string ca_file = "";    // tls_config.ca_file
+  std::string cert_file = "";  // tls_config.cert_file and key_file: a client certificate
+  std::string key_file = "";
+  std::string server_name = "";  // tls_config.server_name
+  std::string username = "";     // basic_auth
+  std::string password = "";
 };
 
 struct PrometheusOptions {
