@@ -51,7 +51,10 @@ std::string Summary(const NodeInventory& inventory, const Profile* profile, cons
     for (const Measurement& m : probe.measurements) ports += m.name == "ib_port_info" ? 1 : 0;
     for (const Measurement& m : probe.measurements) {
       if (m.name == "ib_rails_active") {
-        out += " " + std::to_string(ports) + " RDMA port" + (ports == 1 ? "" : "s") + ", " +
+        // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict, GCC bug 105329)
+        // about `" " + std::to_string(...)`.
+        out += ' ';
+        out += std::to_string(ports) + " RDMA port" + (ports == 1 ? "" : "s") + ", " +
                std::to_string(static_cast<int>(m.value)) + " active rail" +
                (m.value == 1 ? "" : "s") + ".";
       }

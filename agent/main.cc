@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "agent/check_command.h"
 #include "agent/probes_command.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
+#include "agent/sysroot.h"
 #include "agent/topology_command.h"
 #include "probes/platform/child_process.h"
 #include "probes/topology/topology_discovery.h"
@@ -103,12 +105,47 @@ void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
       ->type_name("FILE");
 }
 
+// The first argument that is neither an option nor --log-level's value: the command's name.
+std::optional<std::string> CommandWord(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--log-level") {
+      ++i;
+    } else if (!args[i].starts_with("-")) {
+      return args[i];
+    }
+  }
+  return std::nullopt;
+}
+
+bool AsksForHelpOrVersion(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "-h" || a == "--help" || a == "--version";
+  });
+}
+
+// CLI11 says "A subcommand is required" for a mistyped command: name it and list the real ones.
+std::optional<std::string> CommandError(CLI::App& app, const std::vector<std::string>& args) {
+  std::string commands;
+  for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    commands += (commands.empty() ? "" : ", ") + command->get_name();
+  }
+  const std::optional<std::string> word = CommandWord(args);
+  if (word && app.get_subcommands([&](CLI::App* c) { return c->get_name() == *word; }).empty()) {
+    return "unknown command '" + *word + "'; commands: " + commands;
+  }
+  if (!word && !AsksForHelpOrVersion(args)) return "a command is required; commands: " + commands;
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"nodehealth: is this GPU node fit to run jobs? (CONTRACT.md)"};
   app.set_version_flag("--version", NODEHEALTH_VERSION);
   app.require_subcommand(1);
+  // Options a command does not know go up to nodehealth's own: `nodehealth check --log-level
+  // debug` works as `nodehealth --log-level debug check` does. Inherited by every command.
+  app.fallthrough();
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -136,6 +173,14 @@ int main(int argc, char** argv) {
   AddCommonOptions(agent, agent_options.common);
   agent->get_option("--only")->excludes(agent->get_option("--skip"));
   agent->get_option("--timeout")->description("Cap on each passive probe's deadline, seconds");
+  // Common options (CONTRACT.md), so accepted; a daemon has no single report to print or write.
+  agent->get_option("--format")
+      ->description(
+          "Accepted, unused: the agent logs to stderr and serves its JSON report at /report");
+  agent->get_option("--output")
+      ->description(
+          "Accepted, unused: the latest report is at /report, the decision in "
+          "<state-dir>/status.json");
   agent->add_option("--listen", agent_options.listen, "HTTP address (default 0.0.0.0:9840)")
       ->type_name("ADDR:PORT");
   agent
@@ -198,6 +243,10 @@ int main(int argc, char** argv) {
     if (invoked.substr(invoked.rfind('/') + 1) == kSlurmHealthcheckLink) {
       args.insert(args.begin(), "slurm-healthcheck");
     }
+    if (std::optional<std::string> error = CommandError(app, args)) {
+      std::cerr << "nodehealth: " << *error << "\nRun with --help for more information.\n";
+      return 2;
+    }
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {
@@ -215,9 +264,26 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
+  // A missing or mistyped --sysroot is bad usage (2), not a node without GPUs or HCAs (1).
+  const std::string* sysroot = check->parsed()      ? &check_options.sysroot
+                               : burnin->parsed()   ? &burnin_options.sysroot
+                               : agent->parsed()    ? &agent_options.common.sysroot
+                               : topology->parsed() ? &topology_options.sysroot
+                               : slurm->parsed()    ? &slurm_options.check.sysroot
+                                                    : nullptr;
+  if (sysroot) {
+    if (nodehealth::Expected<bool> usable = nodehealth::CheckSysroot(*sysroot); !usable) {
+      std::cerr << "nodehealth: " << usable.error().message << "\n";
+      return 2;
+    }
+  }
+
   if (probes->parsed()) return nodehealth::RunProbesCommand(probes_format, std::cout);
   if (agent->parsed()) {
     spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
+    if (agent->count("--format") || agent->count("--output")) {
+      spdlog::warn("--format and --output are unused by the agent: its report is at /report");
+    }
     return nodehealth::agent::RunAgent(agent_options, std::cerr);
   }
   if (slurm->parsed()) {

@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "exporters/atomic_file.h"
 #include "exporters/json_report.h"
+#include "probes/platform/regular_file.h"
+#include "probes/util/nesting_depth.h"
 
 namespace nodehealth::agent {
 namespace {
@@ -231,6 +230,10 @@ std::string SerializePolicyState(const PolicyState& state) {
 }
 
 Expected<PolicyState> ParsePolicyState(std::string_view text) {
+  // Before parsing: a deeply nested value would overflow the stack in dump() or a copy.
+  if (std::optional<DepthViolation> deep = CheckJsonDepth(text)) {
+    return MakeError("line " + std::to_string(deep->line) + ": " + deep->what);
+  }
   try {
     return ReadState(Json::parse(text));
   } catch (const Json::exception& error) {
@@ -241,21 +244,13 @@ Expected<PolicyState> ParsePolicyState(std::string_view text) {
 }
 
 Expected<PolicyState> LoadPolicyState(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    if (errno == ENOENT) return PolicyState{};
-    return MakeError("cannot open agent state " + path + ": " + std::strerror(errno), errno);
+  // A regular file only: a FIFO planted there would block the agent's start for ever.
+  Expected<std::string> text = platform::ReadRegularFile(path, kMaxStateBytes, "agent state");
+  if (!text) {
+    if (text.error().sys_errno == ENOENT) return PolicyState{};
+    return text.error();
   }
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) {
-    return MakeError("cannot read agent state " + path + ": " + std::strerror(errno), errno);
-  }
-  if (text.str().size() > kMaxStateBytes) {
-    return MakeError(path + ": agent state larger than " + std::to_string(kMaxStateBytes >> 20) +
-                     " MiB");
-  }
-  Expected<PolicyState> state = ParsePolicyState(text.str());
+  Expected<PolicyState> state = ParsePolicyState(*text);
   if (!state) return MakeError(path + ": " + state.error().message);
   return state;
 }

@@ -1,10 +1,8 @@
 #include "agent/toml_reader.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "probes/platform/regular_file.h"
 #include "probes/platform/sysfs_values.h"
 
 namespace nodehealth {
@@ -91,17 +89,7 @@ std::string StrictTomlReader::Version(const toml::node& node, const std::string&
 }
 
 Expected<std::string> ReadSmallFile(const std::string& path, std::string_view what) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    return MakeError("cannot open " + std::string(what) + " " + path + ": " + std::strerror(errno),
-                     errno);
-  }
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (text.str().size() > (1u << 20)) {
-    return MakeError(path + ": " + std::string(what) + " larger than 1 MiB");
-  }
-  return text.str();
+  return platform::ReadRegularFile(path, 1u << 20, what);
 }
 
 }  // namespace nodehealth

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "probes/util/expected.h"
+#include "probes/util/nesting_depth.h"
 
 namespace nodehealth {
 
@@ -50,9 +51,13 @@ class StrictTomlReader {
 };
 
 // Parses TOML text, then runs `read(root, reader)`; syntax and validation errors come back as an
-// Error "<origin>:<line>: <what>".
+// Error "<origin>:<line>: <what>". Text nesting deeper than kMaxTomlDepth is refused before
+// toml++ sees it (nesting_depth.h: toml++ recurses once per level of a dotted key).
 template <class T, class Read>
 Expected<T> ReadToml(std::string_view text, const std::string& origin, Read read) {
+  if (std::optional<DepthViolation> deep = CheckTomlDepth(text)) {
+    return MakeError(origin + ":" + std::to_string(deep->line) + ": " + deep->what);
+  }
   toml::table root;
   try {
     root = toml::parse(text, origin);
@@ -67,7 +72,8 @@ Expected<T> ReadToml(std::string_view text, const std::string& origin, Read read
   }
 }
 
-// Reads a whole file of at most 1 MiB.
+// Reads a whole regular file of at most 1 MiB; a FIFO, socket, device or directory is an error at
+// once, never a wait (platform::ReadRegularFile). `what` names its role ("profile", "config").
 Expected<std::string> ReadSmallFile(const std::string& path, std::string_view what);
 
 }  // namespace nodehealth

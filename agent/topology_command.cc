@@ -21,7 +21,10 @@ std::string Pad(const std::string& text, std::size_t width) {
 std::string Numa(const Device& d) {
   if (d.numa_nodes.empty()) return "N/A";
   std::string out;
-  for (int n : d.numa_nodes) out += (out.empty() ? "" : ",") + std::to_string(n);
+  for (int n : d.numa_nodes) {
+    if (!out.empty()) out += ',';  // not "," + std::to_string(n): GCC 12 -Wrestrict (bug 105329)
+    out += std::to_string(n);
+  }
   return out;
 }
 

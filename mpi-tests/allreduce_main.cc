@@ -83,12 +83,19 @@ int CountNodes(MPI_Comm comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --help before MPI_Init: it needs no MPI job (and works without mpirun).
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (std::find_if(args.begin(), args.end(),
+                   [](const std::string& a) { return a == "--help" || a == "-h"; }) != args.end()) {
+    const std::string_view usage = ar::Usage();
+    std::fwrite(usage.data(), 1, usage.size(), stdout);
+    return 0;
+  }
   MPI_Init(&argc, &argv);
   int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  nodehealth::Expected<ar::Options> parsed =
-      ar::ParseOptions(std::vector<std::string>(argv + 1, argv + argc));
+  nodehealth::Expected<ar::Options> parsed = ar::ParseOptions(args);
   if (!parsed) {
     if (rank == 0)
       std::fprintf(stderr, "nodehealth-allreduce: %s\n", parsed.error().message.c_str());

@@ -50,10 +50,30 @@ double BusBandwidth(double algorithm_bandwidth, int ranks) {
   return ranks > 0 ? algorithm_bandwidth * 2.0 * (ranks - 1) / ranks : 0;
 }
 
+std::string_view Usage() {
+  return "usage: mpirun -np N nodehealth-allreduce [options]\n"
+         "MPI_Allreduce latency and bandwidth, measured as OSU's osu_allreduce does, with the\n"
+         "reduced data checked. Exit 0 when every result is correct, 3 when a sum was wrong,\n"
+         "2 on bad usage.\n"
+         "\n"
+         "  --sizes LIST        message sizes in bytes, K/M/G suffixes (8,1K,64K,1M,16M,64M)\n"
+         "  --iterations N      timed calls per size (OSU's 1000 below 8 KiB, 100 from 8 KiB)\n"
+         "  --warmup N          untimed calls first (OSU's 200 below 8 KiB, 10 from 8 KiB)\n"
+         "  --datatype TYPE     float, double or int32 (float)\n"
+         "  --time-limit SECS   start no new size after this (60); the output says truncated\n"
+         "  --json              one JSON document instead of a table\n"
+         "  -h, --help          this text\n";
+}
+
 Expected<Options> ParseOptions(const std::vector<std::string>& args) {
   Options o;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      Options help;
+      help.help = true;
+      return help;
+    }
     auto value = [&]() -> Expected<std::string> {
       if (i + 1 >= args.size()) return MakeError(arg + " needs a value");
       return args[++i];

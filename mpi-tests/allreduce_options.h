@@ -25,7 +25,11 @@ struct Options {
   DataType datatype = DataType::kFloat;
   double time_limit_seconds = 60;  // stop starting new sizes after this
   bool json = false;
+  bool help = false;  // --help or -h: print Usage() and exit 0, nothing else parsed
 };
+
+// What --help prints: every option with its default.
+std::string_view Usage();
 
 // "--sizes 8,1K,1M --iterations 50 --warmup 5 --datatype double --time-limit 30 --json".
 // --iterations/--warmup set both the small- and large-message values.

@@ -91,7 +91,9 @@ bool CannotStartRequest(std::string_view rest) {
 // Splits the target into path and query. False when it is not in a form this server serves.
 bool SplitTarget(std::string_view target, Request& r) {
   if (target == "*") {
-    r.path = "*";
+    // assign(1, c), not = "*": GCC 12 at -O3 warns falsely (-Wrestrict, GCC bug 105329) about a
+    // one-character literal assigned to a std::string here.
+    r.path.assign(1, '*');
     return true;
   }
   std::string_view rest = target;
@@ -109,7 +111,7 @@ bool SplitTarget(std::string_view target, Request& r) {
   }
   const std::size_t q = rest.find('?');
   r.path = std::string(rest.substr(0, q));
-  if (r.path.empty()) r.path = "/";
+  if (r.path.empty()) r.path.assign(1, '/');
   if (q != std::string_view::npos) r.query = std::string(rest.substr(q + 1));
   return true;
 }

@@ -5,6 +5,7 @@
 
 #include "agent/status_file.h"
 #include "probes/platform/trusted_file.h"
+#include "probes/util/nesting_depth.h"
 
 namespace nodehealth::slurm {
 namespace {
@@ -25,6 +26,8 @@ Expected<double> NumberAt(const json& status, const char* key) {
 
 Expected<HealthView> ParseAgentStatus(std::string_view text, const AgentIdentity& expected,
                                       double now) {
+  // Before parsing: value() below copies, and a copy recurses once per level of nesting.
+  if (CheckJsonDepth(text)) return MakeError("status file: nested deeper than status files nest");
   const json status = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (status.is_discarded() || !status.is_object()) return MakeError("status file: not JSON");
   if (status.value("schema", json()) != agent::kStatusFileSchema) {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "probes/util/nesting_depth.h"
+
 namespace nodehealth::slurm {
 namespace {
 
@@ -36,6 +38,8 @@ Expected<HealthReason> ReadReason(const json& item, const std::string& where) {
 }  // namespace
 
 Expected<HealthView> ParseHealthReport(std::string_view text, HealthView::Source source) {
+  // Before parsing: value() below copies, and a copy recurses once per level of nesting.
+  if (CheckJsonDepth(text)) return MakeError("report: nested deeper than JSON reports nest");
   const json report = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (report.is_discarded()) return MakeError("report: not JSON");
   if (!report.is_object() || report.value("schema_version", json()) != 1) {

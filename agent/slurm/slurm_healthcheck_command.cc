@@ -22,6 +22,7 @@
 #include "agent/toml_reader.h"
 #include "exporters/atomic_file.h"
 #include "exporters/json_report.h"
+#include "probes/util/nesting_depth.h"
 
 namespace nodehealth::slurm {
 namespace {
@@ -241,19 +242,27 @@ void Evaluate(const SlurmHealthcheckOptions& options, const Config& config,
 Expected<SlurmOutcomeSummary> ReadSlurmOutcome(const std::string& path) {
   Expected<std::string> text = ReadSmallFile(path, "slurm-healthcheck status");
   if (!text) return text.error();
-  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || j.value("schema", "") != kOutcomeSchema ||
-      !j.value("at_unix_seconds", nlohmann::json()).is_number() ||
-      !j.value("action", nlohmann::json()).is_string() ||
-      !j.value("exit_code", nlohmann::json()).is_number_integer()) {
-    return MakeError(path + ": not a " + std::string(kOutcomeSchema) + " file");
+  // The agent reads this every round: a file nested deep enough to overflow value()'s copy, or a
+  // "schema" that value(key, "") cannot convert (it throws), must be an error, not a crash.
+  const Error malformed = MakeError(path + ": not a " + std::string(kOutcomeSchema) + " file");
+  if (CheckJsonDepth(*text)) return malformed;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || j.value("schema", "") != kOutcomeSchema ||
+        !j.value("at_unix_seconds", nlohmann::json()).is_number() ||
+        !j.value("action", nlohmann::json()).is_string() ||
+        !j.value("exit_code", nlohmann::json()).is_number_integer()) {
+      return malformed;
+    }
+    SlurmOutcomeSummary summary;
+    summary.at_unix_seconds = j["at_unix_seconds"].get<double>();
+    summary.action = j["action"].get<std::string>();
+    summary.suppressed = summary.action == "suppressed";
+    summary.evaluated = j["exit_code"].get<int>() != 2;
+    return summary;
+  } catch (const nlohmann::json::exception&) {
+    return malformed;
   }
-  SlurmOutcomeSummary summary;
-  summary.at_unix_seconds = j["at_unix_seconds"].get<double>();
-  summary.action = j["action"].get<std::string>();
-  summary.suppressed = summary.action == "suppressed";
-  summary.evaluated = j["exit_code"].get<int>() != 2;
-  return summary;
 }
 
 SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& options,

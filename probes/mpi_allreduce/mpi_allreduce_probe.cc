@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "probes/finding_catalog.h"
+#include "probes/util/nesting_depth.h"
 #include "probes/util/text.h"
 
 namespace nodehealth {
@@ -48,11 +49,13 @@ struct RunOutcome {
 };
 
 Expected<RunOutcome> ParseOutput(const std::string& out) {
+  if (CheckJsonDepth(out)) return MakeError("no nodehealth-allreduce JSON in its output");
   const json j = json::parse(out, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || j.value("schema", "") != "nodehealth-allreduce/1") {
-    return MakeError("no nodehealth-allreduce JSON in its output");
-  }
   try {
+    // Inside the try: value(key, "") throws when "schema" is not a string.
+    if (j.is_discarded() || !j.is_object() || j.value("schema", "") != "nodehealth-allreduce/1") {
+      return MakeError("no nodehealth-allreduce JSON in its output");
+    }
     RunOutcome r;
     r.ranks = j.at("ranks").get<int>();
     r.correct = j.at("correct").get<bool>();

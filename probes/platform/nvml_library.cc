@@ -2,11 +2,14 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+
+#include "probes/platform/regular_file.h"
 
 namespace nodehealth::platform {
 
@@ -185,6 +188,17 @@ std::string FromBuffer(const char* buffer, std::size_t size) {
 }  // namespace
 
 Expected<std::unique_ptr<NvmlLibrary>> NvmlLibrary::Open(const std::string& path) {
+  // A path (not a name for the loader to search) must be a regular file: dlopen's open(2) of a
+  // FIFO never returns, and it holds the loader's lock meanwhile, so every later dlopen in the
+  // process (hwloc's plugins, NSS) would wait too.
+  if (path.find('/') != std::string::npos) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return MakeError("cannot load " + path + ": it is " + DescribeFileType(st.st_mode) +
+                           ", not a shared library",
+                       EINVAL);
+    }
+  }
   ::dlerror();
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {

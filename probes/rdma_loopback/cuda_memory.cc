@@ -33,6 +33,7 @@ struct CudaMemory::Api {
   CUresult (*cuMemGetHandleForAddressRange)(void*, CUdeviceptr, size_t, int,
                                             unsigned long long) = nullptr;
   CUresult (*cuGetErrorName)(CUresult, const char**) = nullptr;
+  CUresult (*cuDeviceGetByPCIBusId)(CUdevice*, const char*) = nullptr;  // optional
 
   std::string Describe(const char* call, CUresult r) const {
     const char* name = nullptr;
@@ -78,6 +79,7 @@ Expected<std::unique_ptr<CudaMemory>> CudaMemory::Open() {
     return MakeError("libcuda.so.1 has no cuMemGetHandleForAddressRange (needs CUDA 11.7+)",
                      ENOSYS);
   }
+  Bind(library, "cuDeviceGetByPCIBusId", api->cuDeviceGetByPCIBusId);
   if (CUresult r = api->cuInit(0); r != kCudaSuccess) return MakeError(api->Describe("cuInit", r));
   int count = 0;
   if (CUresult r = api->cuDeviceGetCount(&count); r != kCudaSuccess) {
@@ -124,6 +126,17 @@ Expected<GpuBuffer> CudaMemory::Allocate(int ordinal, uint64_t bytes) {
     return MakeError(api_->Describe("cuMemGetHandleForAddressRange(DMA_BUF_FD)", r));
   }
   return buffer;
+}
+
+Expected<int> CudaMemory::OrdinalOf(const std::string& pci_bus_id) const {
+  if (api_->cuDeviceGetByPCIBusId == nullptr) {
+    return MakeError("libcuda.so.1 has no cuDeviceGetByPCIBusId", ENOSYS);
+  }
+  CUdevice device = 0;
+  if (CUresult r = api_->cuDeviceGetByPCIBusId(&device, pci_bus_id.c_str()); r != kCudaSuccess) {
+    return MakeError(api_->Describe(("cuDeviceGetByPCIBusId(" + pci_bus_id + ")").c_str(), r));
+  }
+  return static_cast<int>(device);
 }
 
 void CudaMemory::Free(const GpuBuffer& buffer) {

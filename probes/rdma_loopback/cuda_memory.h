@@ -28,6 +28,8 @@ class CudaMemory {
 
   // CUDA devices that report CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED.
   int DmabufCapableDevices() const { return dmabuf_devices_; }
+  // cuDeviceGetByPCIBusId: CUDA numbers devices fastest first, not in PCI order.
+  Expected<int> OrdinalOf(const std::string& pci_bus_id) const;
   Expected<GpuBuffer> Allocate(int ordinal, uint64_t bytes);
   void Free(const GpuBuffer& buffer);
 

@@ -14,7 +14,9 @@
 #include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/ib_ports/ib_sysfs.h"
 #include "probes/platform/sysfs_values.h"
+#include "probes/rdma_loopback/gpu_pairing.h"
 #include "probes/rdma_loopback/verbs_provider.h"
+#include "probes/topology/topology_discovery.h"
 
 namespace nodehealth {
 namespace {
@@ -44,8 +46,10 @@ struct PortTarget {
   std::string device;
   int port = 1;
   std::optional<int> numa_node;
-  std::string cpu_list;  // local_cpulist of the HCA's PCI function
-  int index = 0;         // position among tested ports (GPU pairing)
+  std::string cpu_list;    // local_cpulist of the HCA's PCI function
+  int index = 0;           // position among tested ports
+  std::string pci_bus_id;  // the HCA's PCI function, empty when sysfs does not link one
+  int gpu_ordinal = 0;     // the CUDA device the GPUDirect variant writes into (PairGpus)
 };
 
 // Pins the calling thread to the HCA's local CPUs for its lifetime (best effort).
@@ -127,7 +131,7 @@ void TestPort(rdma::Provider& provider, const PortTarget& target,
 
   if (!gpu_count || *gpu_count <= 0) return;
   config.memory = rdma::Memory::kGpu;
-  config.gpu_ordinal = target.index % *gpu_count;
+  config.gpu_ordinal = target.gpu_ordinal;
   Expected<std::unique_ptr<rdma::LoopbackPair>> gpu_pair = provider.Connect(config);
   if (!gpu_pair) return fail("the GPUDirect RDMA loopback could not be set up", gpu_pair.error());
   Expected<rdma::BandwidthResult> gpu_bandwidth =
@@ -155,6 +159,46 @@ std::string ReadCpuList(const platform::FileSystem& fs, const std::string& devic
   Expected<std::string> text = fs.ReadFile(
       std::string(ib::kInfinibandClassDir) + "/" + device + "/device/local_cpulist", 4096);
   return text ? std::string(platform::TrimSpace(*text)) : "";
+}
+
+// Sets each target's gpu_ordinal: the GPU closest to its HCA in the topology (gpu_pairing.h),
+// as CUDA numbers it. Where that cannot be known (no topology, an HCA without a PCI function in
+// it, a GPU CUDA does not show), the port falls back to the n-th CUDA device modulo the count,
+// the rail-per-GPU order of ND and DGX nodes, and a note says why.
+void PairGpus(const ProbeContext& context, rdma::Provider& provider, int gpu_count,
+              std::vector<PortTarget>& targets, std::vector<std::string>& notes) {
+  for (PortTarget& t : targets) t.gpu_ordinal = t.index % gpu_count;
+  topo::TopologySource source;
+  source.xml_path = context.topology_xml;
+  source.fsroot = context.fs.HostPath("/");
+  while (source.fsroot.size() > 1 && source.fsroot.back() == '/') source.fsroot.pop_back();
+  Expected<topo::Topology> topology = topo::DiscoverTopology(source);
+  if (!topology) {
+    notes.push_back("GPUDirect pairs the n-th port with CUDA device n modulo " +
+                    std::to_string(gpu_count) + ": the topology is unknown (" +
+                    topology.error().message + ")");
+    return;
+  }
+  std::vector<std::string> hcas;
+  for (const PortTarget& t : targets) hcas.push_back(t.pci_bus_id);
+  const std::vector<std::optional<rdma::GpuPair>> pairs = rdma::PairHcasWithGpus(*topology, hcas);
+  std::string paired, by_position;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    PortTarget& t = targets[i];
+    const std::string port = t.device + "/" + std::to_string(t.port);
+    Expected<int> ordinal = pairs[i] ? provider.GpuOrdinal(pairs[i]->gpu_bus_id)
+                                     : Expected<int>(MakeError("not in the topology"));
+    if (!ordinal) {
+      by_position += (by_position.empty() ? "" : "; ") + port + " -> CUDA " +
+                     std::to_string(t.gpu_ordinal) + " (" + ordinal.error().message + ")";
+      continue;
+    }
+    t.gpu_ordinal = *ordinal;
+    paired += (paired.empty() ? "" : ", ") + port + " -> " + pairs[i]->gpu_bus_id + " (CUDA " +
+              std::to_string(*ordinal) + ", " + std::string(topo::ToString(pairs[i]->path)) + ")";
+  }
+  if (!paired.empty()) notes.push_back("GPUDirect pairs from the topology: " + paired);
+  if (!by_position.empty()) notes.push_back("GPUDirect pairs by position: " + by_position);
 }
 
 }  // namespace
@@ -246,7 +290,7 @@ ProbeResult RdmaLoopbackProbe::Run(const ProbeContext& context) const {
     }
     if (device == nullptr) {
       result.notes.push_back(name + ": not in /sys/class/infiniband; testing port 1");
-      targets.push_back({name, 1, std::nullopt, "", 0});
+      targets.push_back({name, 1, std::nullopt, "", 0, ""});
       continue;
     }
     for (const ib::Port& port : device->ports) {
@@ -263,7 +307,7 @@ ProbeResult RdmaLoopbackProbe::Run(const ProbeContext& context) const {
         continue;
       }
       targets.push_back({name, port.number, device->pci ? device->pci->numa_node : std::nullopt,
-                         ReadCpuList(context.fs, name), 0});
+                         ReadCpuList(context.fs, name), 0, device->pci ? device->pci->bus_id : ""});
     }
   }
   for (std::size_t i = 0; i < targets.size(); ++i) targets[i].index = static_cast<int>(i);
@@ -302,6 +346,7 @@ ProbeResult RdmaLoopbackProbe::Run(const ProbeContext& context) const {
       result.notes.push_back("GPUDirect RDMA not tested: " + gpus.error().message);
     }
   }
+  if (gpu_count && *gpu_count > 0) PairGpus(context, *provider, *gpu_count, targets, result.notes);
 
   std::vector<ProbeResult> per_port(targets.size());
   const double per_port_seconds = settings.duration_seconds * (gpu_count ? 2.4 : 1.2) + 2;

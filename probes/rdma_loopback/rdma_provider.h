@@ -57,6 +57,10 @@ class Provider {
   // Number of GPUs whose memory can be registered through dma-buf, or an Error saying why none
   // (no libcuda, no dma-buf support in the driver or kernel).
   virtual Expected<int> GpuDirectDevices() = 0;
+  // The CUDA ordinal of the GPU at PCI function `pci_bus_id` ("0000:97:00.0"), for
+  // LoopbackConfig::gpu_ordinal; an Error when CUDA does not show it (CUDA_VISIBLE_DEVICES, no
+  // CUDA). Only after GpuDirectDevices() succeeded.
+  virtual Expected<int> GpuOrdinal(const std::string& pci_bus_id) = 0;
   virtual Expected<std::unique_ptr<LoopbackPair>> Connect(const LoopbackConfig& config) = 0;
 };
 

@@ -56,7 +56,10 @@ class VerbsLoopbackPair final : public LoopbackPair {
     if (pd_ == nullptr) return CallFailed("ibv_alloc_pd", errno);
     cq_ = ibv_create_cq(context_, config.depth * 2 + 16, nullptr, nullptr, 0);
     if (cq_ == nullptr) return CallFailed("ibv_create_cq", errno);
-    src_mr_ = ibv_reg_mr(pd_, src_, bytes_, IBV_ACCESS_LOCAL_WRITE);
+    // The flags as an int: verbs.h's ibv_reg_mr macro ANDs them with an enum of another type,
+    // which C++20 deprecates (clang: -Wdeprecated-enum-enum-conversion).
+    const int source_access = IBV_ACCESS_LOCAL_WRITE;
+    src_mr_ = ibv_reg_mr(pd_, src_, bytes_, source_access);
     if (src_mr_ == nullptr) return CallFailed("ibv_reg_mr(source)", errno);
     const int target_access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
     if (config.memory == Memory::kGpu) {
@@ -304,6 +307,12 @@ class VerbsProvider final : public Provider {
       return MakeError("no CUDA device reports dma-buf support (driver or kernel too old)", ENOSYS);
     }
     return cuda_->DmabufCapableDevices();
+  }
+
+  Expected<int> GpuOrdinal(const std::string& pci_bus_id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!cuda_) return MakeError("CUDA is not loaded", ENOSYS);
+    return cuda_->OrdinalOf(pci_bus_id);
   }
 
   Expected<std::unique_ptr<LoopbackPair>> Connect(const LoopbackConfig& config) override {

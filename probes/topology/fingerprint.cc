@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "probes/finding_catalog.h"
+#include "probes/util/nesting_depth.h"
 
 namespace nodehealth::topo {
 namespace {
@@ -24,7 +25,10 @@ uint32_t ParseHex(const json& value) {
 
 std::string Join(const std::vector<int>& values) {
   std::string out;
-  for (int v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
+  for (int v : values) {
+    if (!out.empty()) out += ',';  // not "," + std::to_string(v): GCC 12 -Wrestrict (bug 105329)
+    out += std::to_string(v);
+  }
   return out.empty() ? "none" : out;
 }
 
@@ -78,8 +82,14 @@ std::string WriteFingerprint(const Topology& t) {
 }
 
 Expected<Topology> ReadFingerprint(std::string_view text, const std::string& origin) {
+  if (std::optional<DepthViolation> deep = CheckJsonDepth(text)) {
+    return MakeError(origin + ":" + std::to_string(deep->line) + ": " + deep->what);
+  }
   const json in = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (in.is_discarded() || !in.is_object() || in.value("schema", "") != kSchema) {
+  // Not in.value("schema", ""): it throws when "schema" holds something other than a string.
+  const auto schema = in.is_object() ? in.find("schema") : in.end();
+  if (!in.is_object() || schema == in.end() || !schema->is_string() ||
+      schema->get<std::string>() != kSchema) {
     return MakeError(origin + ": not a nodehealth topology fingerprint (" + std::string(kSchema) +
                      ")");
   }

@@ -7,6 +7,7 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,12 @@
 
 namespace nodehealth::topo {
 
+// A fingerprint is about 400 bytes per device: 16 MiB is tens of thousands of devices.
+inline constexpr std::size_t kMaxFingerprintBytes = 16u << 20;
+
 std::string WriteFingerprint(const Topology& topology);
-// Error names what is wrong ("not a nodehealth topology fingerprint", a missing key).
+// Error names what is wrong ("not a nodehealth topology fingerprint", a missing key, JSON nested
+// deeper than kMaxJsonDepth), never an exception.
 Expected<Topology> ReadFingerprint(std::string_view text, const std::string& origin);
 
 // One finding per difference: topology_mismatch for placement (a device gone, moved to another

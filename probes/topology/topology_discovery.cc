@@ -11,6 +11,9 @@
 #include <memory>
 #include <mutex>
 
+#include "probes/platform/regular_file.h"
+#include "probes/util/nesting_depth.h"
+
 namespace nodehealth::topo {
 namespace {
 
@@ -150,8 +153,19 @@ Expected<Topology> DiscoverTopology(const TopologySource& source) {
     hwloc_topology_set_components(raw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, plugin);
   }
   Topology out;
+  std::string xml;  // hwloc reads it in hwloc_topology_load: alive until then
   if (!source.xml_path.empty()) {
-    if (hwloc_topology_set_xml(raw, source.xml_path.c_str()) != 0) {
+    // Read here, not by hwloc from the path: hwloc's open(2) would wait for ever on a FIFO, and
+    // its own XML importer recurses once per nested element (nesting_depth.h).
+    Expected<std::string> text =
+        platform::ReadRegularFile(source.xml_path, kMaxXmlBytes, "hwloc XML topology");
+    if (!text) return text.error();
+    if (std::optional<DepthViolation> deep = CheckXmlDepth(*text)) {
+      return MakeError(source.xml_path + ":" + std::to_string(deep->line) + ": " + deep->what);
+    }
+    xml = std::move(*text);
+    // The size counts the terminating NUL, as hwloc_topology_export_xmlbuffer() gives it.
+    if (hwloc_topology_set_xmlbuffer(raw, xml.c_str(), static_cast<int>(xml.size() + 1)) != 0) {
       return MakeError("hwloc cannot read the XML topology " + source.xml_path, errno);
     }
     out.source = "xml " + source.xml_path;

@@ -11,6 +11,7 @@
 // before any thread starts, so a running agent never writes the environment).
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "probes/topology/topology_model.h"
@@ -23,7 +24,12 @@ struct TopologySource {
   std::string xml_path;      // --topology-xml; wins over fsroot when set
 };
 
-// Error when hwloc cannot load (unreadable XML, XML version too new, broken tree).
+// hwloc's recorded machines are under 400 KB; a node with thousands of CPUs and devices stays far
+// below this.
+inline constexpr std::size_t kMaxXmlBytes = 64u << 20;
+
+// Error when hwloc cannot load (unreadable XML, XML version too new, broken tree), and when the
+// XML is not a regular file, is larger than kMaxXmlBytes or nests deeper than kMaxXmlDepth.
 Expected<Topology> DiscoverTopology(const TopologySource& source);
 
 // Sets HWLOC_FSROOT for `sysroot` ("/" clears it). For main(), before threads start.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "probes/finding_catalog.h"
+#include "probes/platform/regular_file.h"
 #include "probes/platform/sysfs_values.h"
 #include "probes/topology/fingerprint.h"
 #include "probes/topology/topology_discovery.h"
@@ -296,12 +297,10 @@ ProbeResult TopologyProbe::Run(const ProbeContext& context) const {
   std::optional<Topology> baseline;
   std::vector<std::string> notes;
   if (!context.topology_baseline.empty()) {
-    std::ifstream file(context.topology_baseline);
-    std::stringstream text;
-    text << file.rdbuf();
-    Expected<Topology> loaded =
-        file ? topo::ReadFingerprint(text.str(), context.topology_baseline)
-             : Expected<Topology>(MakeError("cannot read " + context.topology_baseline));
+    Expected<std::string> text = platform::ReadRegularFile(
+        context.topology_baseline, topo::kMaxFingerprintBytes, "topology baseline");
+    Expected<Topology> loaded = text ? topo::ReadFingerprint(*text, context.topology_baseline)
+                                     : Expected<Topology>(text.error());
     if (!loaded) {
       ProbeResult result = EvaluateTopology(*topology, context.profile, nullptr, "");
       MarkUndecided(result, codes::kProbeError, "node",

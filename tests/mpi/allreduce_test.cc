@@ -45,6 +45,26 @@ TEST(AllreduceOptionsTest, RejectsBadUsage) {
   EXPECT_EQ(ParseOptions({"--sizes"}).error().message, "--sizes needs a value");
 }
 
+TEST(AllreduceOptionsTest, HelpIsNotAnUnknownOption) {
+  for (const char* flag : {"--help", "-h"}) {
+    Expected<Options> o = ParseOptions({"--sizes", "8", flag, "--bogus"});
+    ASSERT_TRUE(o) << o.error().message;
+    EXPECT_TRUE(o->help);
+  }
+  EXPECT_FALSE(ParseOptions({})->help);
+}
+
+TEST(AllreduceProgramTest, HelpPrintsUsageAndExitsZeroWithoutMpirun) {
+  testing::CommandResult run =
+      testing::RunCommand({NODEHEALTH_ALLREDUCE, "--help"}, {}, std::chrono::seconds(20));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, std::string(Usage()));
+  EXPECT_EQ(run.out.rfind("usage: mpirun -np N nodehealth-allreduce [options]\n", 0), 0u);
+  EXPECT_NE(run.out.find("  --datatype TYPE     float, double or int32 (float)\n"),
+            std::string::npos);
+  EXPECT_EQ(run.err, "");
+}
+
 TEST(AllreduceOptionsTest, BusBandwidthIsNcclTestsDefinition) {
   EXPECT_DOUBLE_EQ(BusBandwidth(100, 2), 100);
   EXPECT_DOUBLE_EQ(BusBandwidth(100, 8), 175);

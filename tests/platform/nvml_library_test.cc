@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "tests/support/blocking_call.h"
+#include "tests/support/fixture_node.h"
 #include "tests/support/test_env.h"
 
 namespace nodehealth::platform {
@@ -31,6 +33,21 @@ TEST_F(NvmlLibraryTest, AMissingLibraryIsAnErrorNamingIt) {
   ASSERT_FALSE(lib.ok());
   EXPECT_NE(lib.error().message.find("cannot load /nonexistent/libnvidia-ml.so.1"),
             std::string::npos);
+}
+
+TEST_F(NvmlLibraryTest, AFifoAsTheLibraryIsAnErrorNotAWait) {
+  // dlopen's open(2) of a FIFO never returned, holding the loader's lock: every later dlopen in
+  // the process (hwloc's plugins) waited too, and `check --nvml-library FIFO` lost the topology
+  // probe to its deadline.
+  nodehealth::testing::TempDir dir;
+  const std::string fifo = dir.path() + "/libnvidia-ml.so.1";
+  nodehealth::testing::MakeFifo(fifo);
+  bool blocked = false;
+  Expected<std::unique_ptr<NvmlLibrary>> lib = nodehealth::testing::CallWithFifoDeadline(
+      fifo, [&] { return NvmlLibrary::Open(fifo); }, &blocked);
+  EXPECT_FALSE(blocked) << "dlopen waited on a FIFO";
+  ASSERT_FALSE(lib.ok());
+  EXPECT_EQ(lib.error().message, "cannot load " + fifo + ": it is a FIFO, not a shared library");
 }
 
 TEST_F(NvmlLibraryTest, ResolvesVersionedNamesFirst) {

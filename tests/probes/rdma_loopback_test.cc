@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "probes/rdma_loopback/gpu_pairing.h"
 #include "probes/rdma_loopback/loopback_measure.h"
 #include "tests/fakes/rdma/fake_rdma_provider.h"
 #include "tests/support/test_env.h"
@@ -148,6 +149,8 @@ TEST_F(RdmaLoopbackTest, SmallMemlockLimitIsAFindingThatSaysSo) {
 
 TEST_F(RdmaLoopbackTest, GpuDirectVariantUsesGpuMemoryAndItsOwnFloor) {
   shared_->gpus = 8;
+  shared_->cuda_bus_ids = {"0000:53:00.0", "0000:64:00.0", "0000:75:00.0", "0000:86:00.0",
+                           "0000:97:00.0", "0000:a8:00.0", "0000:b9:00.0", "0000:ca:00.0"};
   shared_->ports["mlx5_ib4/1"].gpu_bytes_per_second = 46e9;  // 368 Gb/s < 380
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   ProbeResult r = node.Run(MakeProbe(), &profile_);
@@ -163,6 +166,107 @@ TEST_F(RdmaLoopbackTest, GpuDirectVariantUsesGpuMemoryAndItsOwnFloor) {
   EXPECT_EQ(r.findings[0].entity, "hca/mlx5_ib4/1");
   EXPECT_EQ(r.findings[0].evidence[0].observed, "368.0 Gb/s");
   EXPECT_EQ(r.findings[0].evidence[0].expected, ">= 380.0 Gb/s");
+}
+
+// The Azure fixture's GPUs in PCI order: CUDA's order there too unless a test says otherwise.
+const std::vector<std::string> kAzureGpus = {"0000:53:00.0", "0000:64:00.0", "0000:75:00.0",
+                                             "0000:86:00.0", "0000:97:00.0", "0000:a8:00.0",
+                                             "0000:b9:00.0", "0000:ca:00.0"};
+
+// The CUDA device each port's GPUDirect variant wrote into, by "device/port".
+std::map<std::string, int> GpuOrdinalsUsed(const FakeRdmaProvider::Shared& shared) {
+  std::map<std::string, int> out;
+  for (const rdma::LoopbackConfig& c : shared.connects) {
+    if (c.memory == rdma::Memory::kGpu)
+      out[c.device + "/" + std::to_string(c.port)] = c.gpu_ordinal;
+  }
+  return out;
+}
+
+TEST_F(RdmaLoopbackTest, GpuDirectPairsEachPortWithTheGpuOnItsSocket) {
+  // mlx5_ib3 is down: by position, mlx5_ib4 (NUMA node 1) became the 4th tested port and wrote
+  // into CUDA device 3, a GPU on NUMA node 0, so its figure measured the socket link. The
+  // topology pairs it with a GPU of its own NUMA node.
+  shared_->gpus = 8;
+  shared_->cuda_bus_ids = kAzureGpus;
+  FixtureNode node("fault-ib-port-down.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  const std::map<std::string, int> expected = {
+      {"mlx5_ib0/1", 0}, {"mlx5_ib1/1", 1}, {"mlx5_ib2/1", 2}, {"mlx5_ib4/1", 4},
+      {"mlx5_ib5/1", 5}, {"mlx5_ib6/1", 6}, {"mlx5_ib7/1", 7}};
+  EXPECT_EQ(GpuOrdinalsUsed(*shared_), expected);
+  EXPECT_NE(FindMeasurement(r, "rdma_loopback_gpu_bandwidth_bytes_per_second",
+                            {{"device", "mlx5_ib4"}, {"port", "1"}, {"gpu", "4"}}),
+            nullptr);
+  EXPECT_NE(std::find(r.notes.begin(), r.notes.end(),
+                      "GPUDirect pairs from the topology: mlx5_ib0/1 -> 0000:53:00.0 (CUDA 0, "
+                      "NODE), mlx5_ib1/1 -> 0000:64:00.0 (CUDA 1, NODE), mlx5_ib2/1 -> "
+                      "0000:75:00.0 (CUDA 2, NODE), mlx5_ib4/1 -> 0000:97:00.0 (CUDA 4, NODE), "
+                      "mlx5_ib5/1 -> 0000:a8:00.0 (CUDA 5, NODE), mlx5_ib6/1 -> 0000:b9:00.0 "
+                      "(CUDA 6, NODE), mlx5_ib7/1 -> 0000:ca:00.0 (CUDA 7, NODE)"),
+            r.notes.end())
+      << testing::DescribeResult(r);
+}
+
+TEST_F(RdmaLoopbackTest, GpuDirectUsesCudasNumberingNotPciOrder) {
+  // CUDA numbers devices fastest first: here in reverse PCI order.
+  shared_->gpus = 8;
+  shared_->cuda_bus_ids.assign(kAzureGpus.rbegin(), kAzureGpus.rend());
+  FixtureNode node("azure-nd96isr-h100-v5.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  const std::map<std::string, int> used = GpuOrdinalsUsed(*shared_);
+  EXPECT_EQ(used.at("mlx5_ib0/1"), 7);  // 0000:53:00.0
+  EXPECT_EQ(used.at("mlx5_ib7/1"), 0);  // 0000:ca:00.0
+  EXPECT_NE(FindMeasurement(r, "rdma_loopback_gpu_bandwidth_bytes_per_second",
+                            {{"device", "mlx5_ib0"}, {"port", "1"}, {"gpu", "7"}}),
+            nullptr);
+}
+
+TEST_F(RdmaLoopbackTest, GpuDirectFallsBackToPositionAndSaysWhy) {
+  shared_->gpus = 8;  // and CUDA names no bus id
+  FixtureNode node("fault-ib-port-down.toml");
+  ProbeResult r = node.Run(MakeProbe(), &profile_);
+  EXPECT_EQ(GpuOrdinalsUsed(*shared_).at("mlx5_ib4/1"), 3);
+  const auto note = std::find_if(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.starts_with("GPUDirect pairs by position: ");
+  });
+  ASSERT_NE(note, r.notes.end()) << testing::DescribeResult(r);
+  EXPECT_NE(note->find("mlx5_ib4/1 -> CUDA 3 (cuDeviceGetByPCIBusId(0000:97:00.0): "
+                       "CUDA_ERROR_INVALID_DEVICE (101))"),
+            std::string::npos)
+      << *note;
+}
+
+TEST(GpuPairingTest, PixPairsWinWhateverTheOrder) {
+  // A DGX-like board: each GPU shares a PCIe switch with one HCA, listed in another order.
+  using topo::Device;
+  using topo::DeviceKind;
+  topo::Topology t;
+  auto device = [](DeviceKind kind, std::string bus, std::vector<std::string> path, int numa) {
+    Device d;
+    d.kind = kind;
+    d.bus_id = std::move(bus);
+    d.pci_path = std::move(path);
+    d.numa_nodes = {numa};
+    return d;
+  };
+  t.devices = {
+      device(DeviceKind::kGpu, "0000:18:00.0", {"0000:17:00.0", "0000:16:00.0", "host:0000:15"}, 0),
+      device(DeviceKind::kHca, "0000:19:00.0", {"0000:17:01.0", "0000:16:00.0", "host:0000:15"}, 0),
+      device(DeviceKind::kGpu, "0000:b8:00.0", {"0000:b7:00.0", "0000:b6:00.0", "host:0000:b5"}, 1),
+      device(DeviceKind::kHca, "0000:b9:00.0", {"0000:b7:01.0", "0000:b6:00.0", "host:0000:b5"}, 1),
+  };
+  const auto pairs =
+      rdma::PairHcasWithGpus(t, {"0000:b9:00.0", "0000:19:00.0", "0000:77:00.0", "0000:19:00.0"});
+  ASSERT_EQ(pairs.size(), 4u);
+  ASSERT_TRUE(pairs[0] && pairs[1] && pairs[3]);
+  EXPECT_EQ(pairs[0]->gpu_bus_id, "0000:b8:00.0");
+  EXPECT_EQ(pairs[0]->path, topo::PathClass::kPix);
+  EXPECT_EQ(pairs[1]->gpu_bus_id, "0000:18:00.0");
+  EXPECT_FALSE(pairs[2]);  // not in the topology
+  // A second port of the first HCA: every GPU is taken, so it shares its closest one.
+  EXPECT_EQ(pairs[3]->gpu_bus_id, "0000:18:00.0");
+  EXPECT_TRUE(rdma::PairHcasWithGpus(topo::Topology{}, {"0000:19:00.0"})[0] == std::nullopt);
 }
 
 TEST_F(RdmaLoopbackTest, RequiredGpuDirectThatIsMissingFails) {

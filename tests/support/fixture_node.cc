@@ -92,6 +92,14 @@ Expected<bool> CopyTree(Writer& w, const std::string& dest, const std::string& s
 }
 
 // A CPU mask as sysfs prints it: 32-bit hex words, most significant first, comma separated.
+// Appends `item` to a list joined by `separator`. (Written without `(sep) + std::string(item)`:
+// GCC 12 at -O3 raises a false -Wrestrict inside libstdc++ for `const char* + std::string&&`,
+// GCC bug 105329.)
+void AppendItem(std::string& list, char separator, std::string_view item) {
+  if (!list.empty()) list += separator;
+  list += item;
+}
+
 std::string CpuMask(int first, int count, int total) {
   std::vector<uint32_t> words(static_cast<std::size_t>((total + 31) / 32), 0);
   for (int cpu = first; cpu < first + count; ++cpu) words[cpu / 32] |= 1u << (cpu % 32);
@@ -99,7 +107,7 @@ std::string CpuMask(int first, int count, int total) {
   for (auto it = words.rbegin(); it != words.rend(); ++it) {
     char buffer[16];
     std::snprintf(buffer, sizeof buffer, "%08x", *it);
-    out += (out.empty() ? "" : ",") + std::string(buffer);
+    AppendItem(out, ',', buffer);
   }
   return out;
 }
@@ -138,7 +146,7 @@ void WriteCpuTopology(Writer& w, const toml::table& cpu) {
     w.File(node + "/cpumap", CpuMask(first, per_package, total) + "\n");
     std::string distance;
     for (int q = 0; q < packages; ++q)
-      distance += (q ? " " : "") + std::to_string(p == q ? 10 : remote);
+      AppendItem(distance, ' ', std::to_string(p == q ? 10 : remote));
     w.File(node + "/distance", distance + "\n");
     w.File(node + "/meminfo", "Node " + std::to_string(p) + " MemTotal:       " +
                                   std::to_string(int64_t{memory_gib} << 20) + " kB\n");
@@ -149,7 +157,7 @@ void WriteCpuTopology(Writer& w, const toml::table& cpu) {
         const std::string dir = "sys/devices/system/cpu/cpu" + std::to_string(id);
         std::string siblings;
         for (int u = 0; u < threads; ++u) {
-          siblings += (u ? "," : "") + std::to_string(first + c + u * cores);
+          AppendItem(siblings, ',', std::to_string(first + c + u * cores));
         }
         w.File(dir + "/online", "1\n");
         w.File(dir + "/topology/physical_package_id", std::to_string(p) + "\n");
@@ -164,7 +172,7 @@ void WriteCpuTopology(Writer& w, const toml::table& cpu) {
         for (auto it = sibling_words.rbegin(); it != sibling_words.rend(); ++it) {
           char buffer[16];
           std::snprintf(buffer, sizeof buffer, "%08x", *it);
-          sibling_mask += (sibling_mask.empty() ? "" : ",") + std::string(buffer);
+          AppendItem(sibling_mask, ',', buffer);
         }
         const std::string package_mask = CpuMask(first, per_package, total);
         w.File(dir + "/topology/thread_siblings_list", siblings + "\n");

@@ -1,5 +1,7 @@
 #include "tests/fakes/rdma/fake_rdma_provider.h"
 
+#include <algorithm>
+
 namespace nodehealth::testing {
 namespace {
 
@@ -42,6 +44,15 @@ class FakePair final : public rdma::LoopbackPair {
 };
 
 }  // namespace
+
+Expected<int> FakeRdmaProvider::GpuOrdinal(const std::string& pci_bus_id) {
+  const auto& ids = shared_->cuda_bus_ids;
+  const auto it = std::find(ids.begin(), ids.end(), pci_bus_id);
+  if (it == ids.end()) {
+    return MakeError("cuDeviceGetByPCIBusId(" + pci_bus_id + "): CUDA_ERROR_INVALID_DEVICE (101)");
+  }
+  return static_cast<int>(it - ids.begin());
+}
 
 Expected<std::unique_ptr<rdma::LoopbackPair>> FakeRdmaProvider::Connect(
     const rdma::LoopbackConfig& config) {

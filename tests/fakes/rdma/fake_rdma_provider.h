@@ -38,6 +38,8 @@ class FakeRdmaProvider final : public rdma::Provider {
     std::map<std::string, FakePortBehaviour> ports;  // "mlx5_ib0/1"
     Expected<std::vector<std::string>> devices = std::vector<std::string>{};
     Expected<int> gpus = MakeError("dlopen libcuda.so.1: not found", 2);
+    // CUDA's view of the GPUs: the bus id of ordinal 0, 1, ... (empty: CUDA names none).
+    std::vector<std::string> cuda_bus_ids;
     std::vector<rdma::LoopbackConfig> connects;  // every Connect call, in order
   };
 
@@ -45,6 +47,7 @@ class FakeRdmaProvider final : public rdma::Provider {
 
   Expected<std::vector<std::string>> ListDevices() override { return shared_->devices; }
   Expected<int> GpuDirectDevices() override { return shared_->gpus; }
+  Expected<int> GpuOrdinal(const std::string& pci_bus_id) override;
   Expected<std::unique_ptr<rdma::LoopbackPair>> Connect(
       const rdma::LoopbackConfig& config) override;
 
