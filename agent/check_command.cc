@@ -181,7 +181,11 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
   out.flush();
 
   outcome.exit_code = report.drain.recommended ? 1 : 0;
+  // A run killed mid-write (SIGKILL, OOM, a node rebooted under a burn-in) leaves its temporary
+  // beside the target; a file untouched for a minute belongs to no live writer.
+  constexpr std::chrono::seconds kStaleTemporaryAge(60);
   if (options.output) {
+    RemoveStaleTemporaries(*options.output, kStaleTemporaryAge);
     Expected<bool> written = WriteFileAtomically(*options.output, json);
     if (!written) {
       err << "nodehealth: " << written.error().message << "\n";
@@ -192,6 +196,9 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
   if (options.textfile_dir) {
     // Written to a temporary name in the directory and renamed: the collector never reads half.
     const std::string path = *options.textfile_dir + "/" + kBurninTextfileName;
+    // node_exporter skips a killed run's temporary (its name does not end in ".prom"), but
+    // without this it would stay in the collector's directory forever.
+    RemoveStaleTemporaries(path, kStaleTemporaryAge);
     Expected<bool> written = WriteFileAtomically(path, RenderPrometheusText(report));
     if (!written) {
       err << "nodehealth: " << written.error().message << "\n";

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <set>
 
 #include <filesystem>
@@ -340,6 +341,13 @@ TEST(BurninCommandTest, TerminatedBurninEndsItsChildren) {
 TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
   FixtureNode node("azure-nd96isr-h100-v5.toml");
   testing::TempDir dir;
+  // What a burn-in killed in the middle of its write two minutes ago left behind, and what a
+  // writer running now may hold: only the first is removed.
+  const std::string stale = dir.path() + "/.nodehealth_burnin_report.prom.tmp.Ab12Cd";
+  const std::string fresh = dir.path() + "/.nodehealth_burnin_report.prom.tmp.Ef34Gh";
+  for (const std::string& path : {stale, fresh}) std::ofstream(path) << "nodehealth_up 1\n";
+  std::filesystem::last_write_time(
+      stale, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(2));
   testing::CommandResult run = RunCommand(
       {NodehealthBinary(), "burnin", "--sysroot", node.root(), "--only", "ib_ports,topology",
        "--profile", "azure-nd96isr-h100-v5", "--textfile", dir.path(), "--format", "json",
@@ -349,8 +357,12 @@ TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     files.push_back(entry.path().filename().string());
   }
-  ASSERT_EQ(files, std::vector<std::string>{"nodehealth_burnin_report.prom"});  // no temp left
-  Expected<std::string> text = testing::ReadWholeFile(dir.path() + "/" + files[0]);
+  std::sort(files.begin(), files.end());
+  // Ours renamed, the stale one gone, the fresh one left to its writer.
+  ASSERT_EQ(files, (std::vector<std::string>{".nodehealth_burnin_report.prom.tmp.Ef34Gh",
+                                             "nodehealth_burnin_report.prom"}));
+  Expected<std::string> text =
+      testing::ReadWholeFile(dir.path() + "/nodehealth_burnin_report.prom");
   ASSERT_TRUE(text);
   for (const char* line :
        {"nodehealth_ib_port_state_id{device=\"mlx5_ib0\",port=\"1\"} 4\n",
