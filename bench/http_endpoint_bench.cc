@@ -116,7 +116,10 @@ int main(int argc, char** argv) {
     }
     counts = hostile.counts();
   }
-  const std::string range = "[" + std::to_string(seconds) + "s]";
+  // Appended rather than "[" + to_string(): GCC 12 at -O3 reports a false -Wrestrict on
+  // operator+(const char*, string&&) (GCC bug 105329).
+  std::string range = "[";
+  range.append(std::to_string(seconds)).append("s]");
   const double scrapes = Scalar(prometheus, "count_over_time(up{job=\"nodehealth\"}" + range + ")");
   const double up = Scalar(prometheus, "sum_over_time(up{job=\"nodehealth\"}" + range + ")");
   const double longest =
