@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "agent/profile_loader.h"
+#include "agent/config/profile_loader.h"
 #include "probes/util/nesting_depth.h"
 
 namespace nodehealth {

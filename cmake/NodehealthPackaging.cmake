@@ -9,7 +9,7 @@
 # reach it; tests/package/package_test.sh checks the listing and installs the package on a clean
 # Debian 12 root.
 
-# The example config: every key agent/config.cc accepts, commented out at its default. Installed as
+# The example config: every key agent/config/config.cc accepts, commented out at its default. Installed as
 # documentation, not as /etc/nodehealth/nodehealth.toml: the defaults need no file, and a conffile
 # shipped by the package would turn every local edit into a dpkg prompt on upgrade.
 install(FILES ${CMAKE_SOURCE_DIR}/agent/nodehealth.example.toml

@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "agent/toml_reader.h"
+#include "agent/config/toml_reader.h"
 
 namespace nodehealth::http {
 namespace {

@@ -8,7 +8,7 @@
 #include <functional>
 #include <set>
 
-#include "agent/toml_reader.h"
+#include "agent/config/toml_reader.h"
 
 namespace nodehealth::http {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "agent/status_file.h"
+#include "agent/policy/status_file.h"
 #include "probes/platform/trusted_file.h"
 #include "probes/util/nesting_depth.h"
 

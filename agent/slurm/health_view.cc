@@ -93,4 +93,22 @@ Expected<HealthView> HealthViewFromJson(const nlohmann::json& report, HealthView
   return view;
 }
 
+HealthView HealthViewFromReport(const Report& report, HealthView::Source source) {
+  HealthView view;
+  view.source = source;
+  view.drain_recommended = report.drain.recommended;
+  for (const DrainReason& reason : report.drain.reasons) {
+    view.reasons.push_back({reason.code, reason.entity, reason.action});
+  }
+  for (const ProbeResult& probe : report.probes) {
+    ProbeOutcome outcome;
+    outcome.verdict = std::string(ToString(probe.verdict));
+    for (const Finding& finding : probe.findings) {
+      outcome.findings.push_back({finding.code, finding.entity, finding.action});
+    }
+    view.probes[probe.name] = std::move(outcome);
+  }
+  return view;
+}
+
 }  // namespace nodehealth::slurm

@@ -1,5 +1,5 @@
 // The health verdict the Slurm health check acts on, read from the JSON report (CONTRACT.md):
-// the running agent's /report, or the report of a bounded `check` run when no agent answers.
+// the agent's status file, or the Report of a bounded `check` run when there is no valid one.
 //
 // Thread safety: pure functions over values.
 #pragma once
@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "exporters/report.h"
 #include "probes/action.h"
 #include "probes/util/expected.h"
 
@@ -43,5 +44,8 @@ Expected<HealthView> ParseHealthReport(std::string_view json, HealthView::Source
 // shape): drain.recommended, drain.reasons[] {code, entity, action}, probes[] {name, verdict,
 // findings[] {code, entity, action}}.
 Expected<HealthView> HealthViewFromJson(const nlohmann::json& document, HealthView::Source source);
+
+// The same view of a Report value (the fallback check runs in this process: nothing to parse).
+HealthView HealthViewFromReport(const Report& report, HealthView::Source source);
 
 }  // namespace nodehealth::slurm

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/drain_policy.h"
+#include "agent/policy/drain_policy.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/slurm_node.h"
 

@@ -8,18 +8,17 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <sstream>
 
-#include "agent/agent_settings.h"
-#include "agent/config.h"
-#include "agent/kernel_xid_events.h"
-#include "agent/report_support.h"
+#include "agent/config/state_dir.h"
+#include "agent/config/config.h"
+#include "agent/policy/kernel_xid_events.h"
+#include "agent/policy/report_support.h"
 #include "agent/slurm/agent_verdict.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/scontrol.h"
 #include "agent/slurm/slurm_decision.h"
-#include "agent/status_file.h"
-#include "agent/toml_reader.h"
+#include "agent/policy/status_file.h"
+#include "agent/config/toml_reader.h"
 #include "exporters/atomic_file.h"
 #include "exporters/json_report.h"
 #include "probes/util/nesting_depth.h"
@@ -60,18 +59,15 @@ Expected<HealthView> RunFallbackCheck(const SlurmHealthcheckOptions& options, co
                                       bool& must_exit_immediately) {
   CheckOptions check = options.check;
   check.mode = "check";
-  check.format = "json";
   check.output.reset();
+  check.textfile_dir.reset();
   check.timeout_seconds = config.slurm.check_timeout_seconds;
   check.timeout_given = true;
-  std::ostringstream report;
-  std::ostringstream errors;
-  const CheckResult result = RunCheck(check, report, errors);
-  must_exit_immediately = result.must_exit_immediately;
-  if (result.exit_code == 2) return MakeError("check could not evaluate: " + errors.str());
-  Expected<HealthView> view = ParseHealthReport(report.str(), HealthView::Source::kCheck);
-  if (!view) return view.error();
-  HealthView one_run = OneRunView(*view, config.drain);
+  Expected<CheckRun> run = RunCheckOnce(check);
+  if (!run) return MakeError("check could not evaluate: " + run.error().message);
+  must_exit_immediately = run->must_exit_immediately;
+  const HealthView view = HealthViewFromReport(run->report, HealthView::Source::kCheck);
+  HealthView one_run = OneRunView(view, config.drain);
   if (config.drain.xid_windows.empty()) return one_run;
   // The agent counts [drain.xid.<number>] windows over its XID history; without it, this boot's
   // kernel log is the history. Unreadable: the check's gpu_xid probe already says so (a

@@ -25,7 +25,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/check_command.h"
+#include "agent/engine/check_run.h"
 #include "probes/util/expected.h"
 
 namespace nodehealth::slurm {
@@ -34,7 +34,7 @@ struct SlurmHealthcheckOptions {
   // --config, --profile, --sysroot, --nvml-library, --topology-xml: for the fallback check.
   CheckOptions check;
   std::optional<std::string> node;  // --node; else $SLURMD_NODENAME; else the short hostname
-  // --state-dir; else config, $STATE_DIRECTORY, default (agent_settings.h ResolveStateDir): where
+  // --state-dir; else config, $STATE_DIRECTORY, default (config/state_dir.h ResolveStateDir): where
   // the agent's status file is read and slurm-healthcheck.json written.
   std::optional<std::string> state_dir;
   bool dry_run = false;  // decide and report, but never call scontrol update

@@ -13,7 +13,7 @@
 //
 // Thread safety: Run() may be called from any thread, concurrently. Destruction joins the NVML
 // thread unless it is wedged; then the thread is left behind and the process must end with
-// std::_Exit (see agent/main.cc), because a stuck call may still return during teardown.
+// std::_Exit (see agent/cli/main.cc), because a stuck call may still return during teardown.
 #pragma once
 
 #include <functional>

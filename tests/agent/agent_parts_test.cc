@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <thread>
 
-#include "agent/agent_snapshot.h"
-#include "agent/http_endpoint.h"
-#include "agent/kernel_events.h"
-#include "agent/round_runner.h"
-#include "agent/sd_notify.h"
+#include "agent/daemon/agent_snapshot.h"
+#include "agent/daemon/http_endpoint.h"
+#include "agent/policy/kernel_events.h"
+#include "agent/engine/round_runner.h"
+#include "agent/daemon/sd_notify.h"
 #include "exporters/metric_families.h"
 #include "tests/support/fixture_node.h"
 

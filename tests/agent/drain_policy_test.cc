@@ -1,4 +1,4 @@
-#include "agent/drain_policy.h"
+#include "agent/policy/drain_policy.h"
 
 #include <gtest/gtest.h>
 

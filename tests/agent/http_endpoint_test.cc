@@ -1,7 +1,7 @@
-// The agent's endpoint (agent/http_endpoint.h) in process: what each path answers before and after
+// The agent's endpoint (agent/daemon/http_endpoint.h) in process: what each path answers before and after
 // the first round, HEAD, gzip against plain, the endpoint's own counters after the snapshot's
 // families, and that the snapshot's text is made once per snapshot.
-#include "agent/http_endpoint.h"
+#include "agent/daemon/http_endpoint.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

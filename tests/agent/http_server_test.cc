@@ -65,15 +65,15 @@ class ResponseReader {
  public:
   explicit ResponseReader(int fd) : fd_(fd) {}
   // Up to `count` responses within `timeout`; fewer when the server closes or time runs out.
-  std::vector<platform::HttpResponse> Read(int count, bool head = false,
+  std::vector<testing::HttpResponse> Read(int count, bool head = false,
                                            std::chrono::milliseconds timeout = 5s) {
-    std::vector<platform::HttpResponse> out;
+    std::vector<testing::HttpResponse> out;
     const auto deadline = Clock::now() + timeout;
     bool closed = false;
     while (static_cast<int>(out.size()) < count) {
       const std::size_t head_end = buffer_.find("\r\n\r\n");
       if (head_end != std::string::npos) {
-        platform::HttpResponse r;
+        testing::HttpResponse r;
         testing::ParseHttpResponse(buffer_.substr(0, head_end + 4), r);
         const std::size_t length = head || !r.headers.count("content-length")
                                        ? 0
@@ -104,7 +104,7 @@ class ResponseReader {
   std::string buffer_;
 };
 
-std::vector<platform::HttpResponse> ReadResponses(int fd, int count, bool head = false,
+std::vector<testing::HttpResponse> ReadResponses(int fd, int count, bool head = false,
                                                   std::chrono::milliseconds timeout = 5s) {
   return ResponseReader(fd).Read(count, head, timeout);
 }
@@ -125,7 +125,7 @@ TEST(HttpServerTest, KeepAlivePipeliningAndHead) {
                         "GET http://t/c HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_GE(fd, 0);
   ResponseReader reader(fd);
-  std::vector<platform::HttpResponse> r = reader.Read(1);
+  std::vector<testing::HttpResponse> r = reader.Read(1);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].status, 200);
   EXPECT_EQ(r[0].body, "path=/a query=x=1\n");
@@ -152,7 +152,7 @@ TEST(HttpServerTest, KeepAlivePipeliningAndHead) {
 TEST(HttpServerTest, Http10KeepAliveOnlyWhenAsked) {
   Server s;
   int fd = ConnectSlowClient(s.host_port, "GET /a HTTP/1.0\r\n\r\n");
-  std::vector<platform::HttpResponse> r = ReadResponses(fd, 1);
+  std::vector<testing::HttpResponse> r = ReadResponses(fd, 1);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].headers["connection"], "close");
   EXPECT_TRUE(WaitForPeerClose(fd, 2s));
@@ -167,7 +167,7 @@ TEST(HttpServerTest, Http10KeepAliveOnlyWhenAsked) {
 
 TEST(HttpServerTest, MethodsErrorsAndBodies) {
   Server s;
-  platform::HttpResponse r = testing::HttpRaw(
+  testing::HttpResponse r = testing::HttpRaw(
       s.host_port, "DELETE /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.headers["allow"], "GET, HEAD");
@@ -192,7 +192,7 @@ TEST(HttpServerTest, MethodsErrorsAndBodies) {
   // The peer half-closes after its request: it still gets the answer.
   const int fd = ConnectSlowClient(s.host_port, "GET /half HTTP/1.1\r\nHost: t\r\n\r\n");
   shutdown(fd, SHUT_WR);
-  std::vector<platform::HttpResponse> answers = ReadResponses(fd, 1);
+  std::vector<testing::HttpResponse> answers = ReadResponses(fd, 1);
   ASSERT_EQ(answers.size(), 1u);
   EXPECT_EQ(answers[0].body, "path=/half query=\n");
   close(fd);
@@ -201,7 +201,7 @@ TEST(HttpServerTest, MethodsErrorsAndBodies) {
 
 TEST(HttpServerTest, LargeResponsesAndGzip) {
   Server s;
-  platform::HttpResponse r = testing::HttpGet(s.host_port, "/big");
+  testing::HttpResponse r = testing::HttpGet(s.host_port, "/big");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body.size(), 200u * 1024);
   r = testing::HttpGet(s.host_port, "/gz", 5s, {{"Accept-Encoding", "gzip"}});
@@ -260,7 +260,7 @@ TEST(HttpServerTest, DeadlinesCloseSlowAndIdleConnections) {
   const int kept = ConnectSlowClient(s.host_port, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_EQ(ReadResponses(kept, 1).size(), 1u);
   // The trickler gets a 408, the silent one is closed without a word.
-  const std::vector<platform::HttpResponse> late = ReadResponses(trickler, 1, false, 3s);
+  const std::vector<testing::HttpResponse> late = ReadResponses(trickler, 1, false, 3s);
   ASSERT_EQ(late.size(), 1u);
   EXPECT_EQ(late[0].status, 408);
   EXPECT_TRUE(WaitForPeerClose(trickler, 2s));
@@ -298,7 +298,7 @@ TEST(HttpServerTest, AtTheBoundTheLongestWaitingConnectionMakesRoom) {
   }
   ASSERT_TRUE(OpenConnectionsReach(*s.server, 4));
   // A prompt client at the bound is served; the idle kept-alive connection made room for it.
-  platform::HttpResponse r = testing::HttpGet(s.host_port, "/prompt", 2s);
+  testing::HttpResponse r = testing::HttpGet(s.host_port, "/prompt", 2s);
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_TRUE(WaitForPeerClose(kept, 1s));
   EXPECT_TRUE(StillOpen(silent[0]));
@@ -345,7 +345,7 @@ TEST(HttpServerTest, ReadersThatStallMakeRoomToo) {
   }
   ASSERT_TRUE(OpenConnectionsReach(*s.server, 4));
   std::this_thread::sleep_for(1500ms);  // past the second that marks a reader as stalled
-  const platform::HttpResponse r = testing::HttpGet(s.host_port, "/prompt", 2s);
+  const testing::HttpResponse r = testing::HttpGet(s.host_port, "/prompt", 2s);
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(s.server->Stats().closed_evicted, 1u);
   for (int fd : stalled) close(fd);
@@ -386,7 +386,7 @@ TEST(HttpServerTest, StartErrors) {
   options.listen = "[::1]:0";
   second = HttpServer::Start(options, nullptr, Echo);
   ASSERT_TRUE(second) << second.error().message;
-  const platform::HttpResponse r =
+  const testing::HttpResponse r =
       testing::HttpGet("[::1]:" + std::to_string((*second)->port()), "/v6");
   EXPECT_EQ(r.body, "path=/v6 query=\n");
 }
@@ -424,12 +424,12 @@ TEST_F(SecureServerTest, TlsAndPlainHttpToTheTlsPort) {
   testing::TlsResponse r = testing::TlsGet(s.host_port, "/tls", Verified());
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.body, "path=/tls query=\n");
-  const platform::HttpResponse plain = testing::HttpGet(s.host_port, "/tls");
+  const testing::HttpResponse plain = testing::HttpGet(s.host_port, "/tls");
   EXPECT_EQ(plain.status, 400);
   EXPECT_EQ(plain.body, "nodehealth: this port expects TLS (https://)\n");
   // A handshake that never completes is closed at the request deadline (5 s here): see the
   // e2e test; a garbage record ends at once.
-  platform::HttpResponse garbage =
+  testing::HttpResponse garbage =
       testing::HttpRaw(s.host_port, std::string("\x16\x03\x01\x00\x05hello", 10), 3s);
   EXPECT_FALSE(garbage.timed_out);
   EXPECT_EQ(s.server->Stats().tls_handshake_failures, 1u);
@@ -518,7 +518,7 @@ TEST_F(SecureServerTest, WrongPasswordsNeverStallCachedScrapes) {
   for (int i = 0; i < 8; ++i) {
     flood.emplace_back([&, i] {
       while (!stop) {
-        const platform::HttpResponse r = testing::HttpGet(
+        const testing::HttpResponse r = testing::HttpGet(
             s.host_port, "/metrics", 10s,
             {{"Authorization",
               testing::BasicAuthorization("prometheus", "guess" + std::to_string(i))}});
@@ -533,7 +533,7 @@ TEST_F(SecureServerTest, WrongPasswordsNeverStallCachedScrapes) {
   double slowest = 0;
   for (int i = 0; i < 20; ++i) {
     const auto start = Clock::now();
-    const platform::HttpResponse r = testing::HttpGet(s.host_port, "/metrics", 5s, good);
+    const testing::HttpResponse r = testing::HttpGet(s.host_port, "/metrics", 5s, good);
     slowest = std::max(slowest, std::chrono::duration<double>(Clock::now() - start).count());
     EXPECT_EQ(r.status, 200) << r.error;
     std::this_thread::sleep_for(50ms);

@@ -1,11 +1,11 @@
-#include "agent/kernel_xid_events.h"
+#include "agent/policy/kernel_xid_events.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "agent/report_support.h"
+#include "agent/policy/report_support.h"
 #include "tests/support/fixture_node.h"
 
 namespace nodehealth::agent {

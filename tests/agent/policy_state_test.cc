@@ -1,4 +1,4 @@
-#include "agent/policy_state.h"
+#include "agent/policy/policy_state.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

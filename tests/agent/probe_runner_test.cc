@@ -1,4 +1,4 @@
-#include "agent/probe_runner.h"
+#include "agent/engine/probe_runner.h"
 
 #include <gtest/gtest.h>
 

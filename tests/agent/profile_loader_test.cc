@@ -1,4 +1,4 @@
-#include "agent/profile_loader.h"
+#include "agent/config/profile_loader.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-#include "agent/profile_selector.h"
+#include "agent/config/profile_selector.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <set>
 
-#include "agent/profile_loader.h"
+#include "agent/config/profile_loader.h"
 #include "tests/support/test_env.h"
 
 namespace nodehealth {

@@ -1,7 +1,7 @@
-// /report leaves users' process names and PIDs out (agent/report_redaction.h): every form the
+// /report leaves users' process names and PIDs out (agent/daemon/report_redaction.h): every form the
 // drivers print, every kernel-log line in the repository's and the peer fixtures, and the report
 // the agent serves, with and without `[agent] report_process_names`.
-#include "agent/report_redaction.h"
+#include "agent/daemon/report_redaction.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-#include "agent/agent_snapshot.h"
+#include "agent/daemon/agent_snapshot.h"
 
 namespace nodehealth::agent {
 namespace {

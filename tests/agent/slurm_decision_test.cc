@@ -10,7 +10,7 @@
 
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/slurm_node.h"
-#include "agent/toml_reader.h"
+#include "agent/config/toml_reader.h"
 #include "tests/support/test_env.h"
 
 namespace nodehealth::slurm {

@@ -1,4 +1,4 @@
-#include "agent/status_file.h"
+#include "agent/policy/status_file.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/profile_loader.h"
+#include "agent/config/profile_loader.h"
 #include "probes/util/nesting_depth.h"
 
 namespace {

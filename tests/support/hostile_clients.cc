@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "probes/platform/http_client.h"
+#include "tests/support/loopback_http.h"
 
 namespace nodehealth::testing {
 namespace {
@@ -77,7 +77,7 @@ void HostileClients::RunClient(Kind kind) {
       "GET /metrics HTTP/1.1\r\nHost: hostile\r\nX-Trickle: " + std::string(4096, 'a');
   while (!stop_) {
     std::string error;
-    const int fd = platform::ConnectTcp(host_port_, 1s, error);
+    const int fd = testing::ConnectTcp(host_port_, 1s, error);
     if (fd < 0) {
       std::this_thread::sleep_for(20ms);
       continue;

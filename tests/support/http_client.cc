@@ -31,7 +31,7 @@ int ConnectSlowClient(const std::string& host_port, const std::string& initial_b
                       std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
   std::string error;
-  const int fd = platform::ConnectTcp(host_port, timeout, error);
+  const int fd = testing::ConnectTcp(host_port, timeout, error);
   if (fd < 0) return -1;
   const auto left = std::chrono::milliseconds(MillisLeft(deadline));
   if (!platform::SendAllBefore(fd, initial_bytes, left, error)) {
@@ -112,7 +112,7 @@ std::string UrlEncode(std::string_view text) {
 
 KeptAliveConnection::KeptAliveConnection(const std::string& host_port,
                                          std::chrono::milliseconds timeout) {
-  fd_ = platform::ConnectTcp(host_port, timeout, error_);
+  fd_ = testing::ConnectTcp(host_port, timeout, error_);
 }
 
 KeptAliveConnection::~KeptAliveConnection() {

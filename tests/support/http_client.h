@@ -1,5 +1,5 @@
 // HTTP helpers for end-to-end tests of loopback servers (the agent's /metrics, /report, /healthz;
-// Prometheus's API), on top of platform/http_client.h: slow clients, free ports, waiting for a
+// Prometheus's API), on top of loopback_http.h: slow clients, free ports, waiting for a
 // server to answer.
 //
 // `host_port` is "HOST:PORT" ("127.0.0.1:9400", "localhost:9400", "[::1]:9400").
@@ -14,14 +14,9 @@
 #include <string>
 #include <string_view>
 
-#include "probes/platform/http_client.h"
+#include "tests/support/loopback_http.h"
 
 namespace nodehealth::testing {
-
-// The client itself lives in the platform layer (the agent's Slurm health check uses it too).
-using platform::HttpGet;
-using platform::HttpRaw;
-using platform::HttpResponse;
 
 // Opens a connection, sends `initial_bytes` (may be empty, or a partial request) and returns the
 // socket, which the caller keeps open (a slow client) and closes; -1 when it cannot connect.

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "agent/profile_loader.h"
+#include "agent/config/profile_loader.h"
 
 namespace nodehealth::testing {
 

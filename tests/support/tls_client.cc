@@ -64,7 +64,7 @@ std::string BasicAuthorization(const std::string& user, const std::string& passw
   return "Basic " + out;
 }
 
-bool ParseHttpResponse(const std::string& raw, platform::HttpResponse& out) {
+bool ParseHttpResponse(const std::string& raw, testing::HttpResponse& out) {
   const std::size_t head_end = raw.find("\r\n\r\n");
   const std::string head = raw.substr(0, head_end);
   if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12) return false;
@@ -115,7 +115,7 @@ TlsResponse TlsGet(const std::string& host_port, const std::string& path,
     return r;
   }
   std::string connect_error;
-  const int fd = platform::ConnectTcp(host_port, timeout, connect_error);
+  const int fd = testing::ConnectTcp(host_port, timeout, connect_error);
   if (fd < 0) {
     r.error = connect_error;
     return r;

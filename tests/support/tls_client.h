@@ -10,7 +10,7 @@
 #include <map>
 #include <string>
 
-#include "probes/platform/http_client.h"
+#include "tests/support/loopback_http.h"
 
 namespace nodehealth::testing {
 
@@ -21,7 +21,7 @@ struct TlsClientOptions {
   std::string server_name = "127.0.0.1";
 };
 
-struct TlsResponse : platform::HttpResponse {
+struct TlsResponse : testing::HttpResponse {
   bool handshake_failed = false;
 };
 
@@ -36,6 +36,6 @@ std::string BasicAuthorization(const std::string& user, const std::string& passw
 
 // Parses a whole HTTP/1.x response (status, lower-case headers, body by Content-Length or to
 // the end) into `out`; false when there is no status line.
-bool ParseHttpResponse(const std::string& raw, platform::HttpResponse& out);
+bool ParseHttpResponse(const std::string& raw, testing::HttpResponse& out);
 
 }  // namespace nodehealth::testing

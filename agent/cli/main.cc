@@ -1,0 +1,329 @@
+// nodehealth: wiring only. Parses the command line, runs a command, and exits with the contract's
+// status (0 no drain, 1 drain recommended, 2 could not evaluate).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "agent/daemon/agent.h"
+#include "agent/cli/check_command.h"
+#include "agent/cli/probes_command.h"
+#include "agent/slurm/slurm_healthcheck_command.h"
+#include "agent/cli/sysroot.h"
+#include "agent/cli/topology_command.h"
+#include "probes/platform/child_process.h"
+#include "probes/topology/topology_discovery.h"
+
+#ifndef NODEHEALTH_VERSION
+#define NODEHEALTH_VERSION "0.0.0"
+#endif
+
+namespace {
+
+// Last line of defence for "the process ends within --timeout + 5 s": if anything (a write to a
+// stuck pipe, a probe that ignored its deadline) keeps the process alive past that, end it.
+// Exit 1 because a node that cannot finish its own health check is not fit for jobs.
+void StartHardDeadline(double seconds, const char* message, int exit_code) {
+  std::thread([seconds, message, exit_code] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    std::fputs(message, stderr);
+    std::_Exit(exit_code);
+  }).detach();
+}
+
+// `check` and `burnin` killed by SIGTERM or SIGINT (systemd stopping the burn-in unit, Ctrl-C):
+// the children a probe started (mpirun and its ranks) live in their own process group, so the
+// terminal's or systemd's signal to ours does not reach them, and the process's death would leave
+// them running on the GPUs and the fabric. Taken with sigwait on a thread of its own; call before
+// any other thread starts, so that every thread inherits the blocked mask.
+std::atomic<bool> g_terminating{false};
+
+void EndChildrenOnTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    g_terminating = true;  // main must not exit with the run's own status meanwhile
+    nodehealth::platform::TerminateAllChildren(std::chrono::seconds(2));
+    std::fprintf(stderr, "nodehealth: stopped by signal %d; child processes ended\n", sig);
+    std::_Exit(128 + sig);
+  }).detach();
+}
+
+void StartCheckDeadline(double seconds) {
+  StartHardDeadline(seconds, "nodehealth: run exceeded --timeout + 4 s; exiting\n", 1);
+}
+
+// Slurm kills a HealthCheckProgram after 60 s; ending first keeps the log line ours.
+constexpr double kSlurmHealthcheckSeconds = 55;
+constexpr std::string_view kSlurmHealthcheckLink = "nodehealth-slurm-healthcheck";
+
+void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
+  command->add_option("--profile", o.profile, "Profile FILE, shipped NAME, auto or none")
+      ->type_name("FILE|NAME|auto");
+  command
+      ->add_option("--config", o.config, "Settings file (default /etc/nodehealth/nodehealth.toml)")
+      ->type_name("FILE");
+  command->add_option("--sysroot", o.sysroot, "Read /sys, /proc and /dev below DIR")
+      ->type_name("DIR");
+  command
+      ->add_option("--nvml-library", o.nvml_library,
+                   "NVML shared library to dlopen (default libnvidia-ml.so.1)")
+      ->type_name("PATH");
+  command->add_option("--topology-xml", o.topology_xml, "hwloc XML instead of discovery")
+      ->type_name("FILE");
+  command->add_option("--only", o.only, "Run only these probes")
+      ->delimiter(',')
+      ->type_name("P1,P2");
+  command->add_option("--skip", o.skip, "Skip these probes")->delimiter(',')->type_name("P1,P2");
+  command->add_option("--timeout", o.timeout_seconds, "Deadline for the whole run, seconds")
+      ->check(CLI::Range(0.1, 86400.0));
+  command->add_option("--format", o.format, "table (default on a terminal) or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  command->add_option("--output", o.output, "Also write the JSON report to FILE (atomically)")
+      ->type_name("FILE");
+}
+
+// The first argument that is neither an option nor --log-level's value: the command's name.
+std::optional<std::string> CommandWord(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--log-level") {
+      ++i;
+    } else if (!args[i].starts_with("-")) {
+      return args[i];
+    }
+  }
+  return std::nullopt;
+}
+
+bool AsksForHelpOrVersion(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "-h" || a == "--help" || a == "--version";
+  });
+}
+
+// CLI11 says "A subcommand is required" for a mistyped command: name it and list the real ones.
+std::optional<std::string> CommandError(CLI::App& app, const std::vector<std::string>& args) {
+  std::string commands;
+  for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    commands += (commands.empty() ? "" : ", ") + command->get_name();
+  }
+  const std::optional<std::string> word = CommandWord(args);
+  if (word && app.get_subcommands([&](CLI::App* c) { return c->get_name() == *word; }).empty()) {
+    return "unknown command '" + *word + "'; commands: " + commands;
+  }
+  if (!word && !AsksForHelpOrVersion(args)) return "a command is required; commands: " + commands;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nodehealth: is this GPU node fit to run jobs? (CONTRACT.md)"};
+  app.set_version_flag("--version", NODEHEALTH_VERSION);
+  app.require_subcommand(1);
+  // Options a command does not know go up to nodehealth's own: `nodehealth check --log-level
+  // debug` works as `nodehealth --log-level debug check` does. Inherited by every command.
+  app.fallthrough();
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  nodehealth::CheckOptions check_options;
+  CLI::App* check = app.add_subcommand("check", "Run the passive probes once and report");
+  AddCommonOptions(check, check_options);
+  check->get_option("--only")->excludes(check->get_option("--skip"));
+
+  nodehealth::CheckOptions burnin_options;
+  burnin_options.mode = "burnin";
+  burnin_options.timeout_seconds = 900;
+  CLI::App* burnin = app.add_subcommand(
+      "burnin", "Run the passive probes, then the active ones (RDMA loopback, ...), and report");
+  AddCommonOptions(burnin, burnin_options);
+  burnin
+      ->add_option("--textfile", burnin_options.textfile_dir,
+                   "Also write nodehealth_burnin_report.prom into DIR (node_exporter textfile)")
+      ->type_name("DIR");
+  burnin->get_option("--only")->excludes(burnin->get_option("--skip"));
+
+  nodehealth::agent::AgentOptions agent_options;
+  CLI::App* agent = app.add_subcommand(
+      "agent", "Run as the node's daemon: probes on a schedule, kernel-log watch, /metrics");
+  AddCommonOptions(agent, agent_options.common);
+  agent->get_option("--only")->excludes(agent->get_option("--skip"));
+  agent->get_option("--timeout")->description("Cap on each passive probe's deadline, seconds");
+  // Common options (CONTRACT.md), so accepted; a daemon has no single report to print or write.
+  agent->get_option("--format")
+      ->description(
+          "Accepted, unused: the agent logs to stderr and serves its JSON report at /report");
+  agent->get_option("--output")
+      ->description(
+          "Accepted, unused: the latest report is at /report, the decision in "
+          "<state-dir>/status.json");
+  agent->add_option("--listen", agent_options.listen, "HTTP address (default 0.0.0.0:9840)")
+      ->type_name("ADDR:PORT");
+  agent
+      ->add_option("--web-config", agent_options.web_config,
+                   "TLS and basic authentication for the endpoint (exporter-toolkit format)")
+      ->type_name("FILE");
+  agent
+      ->add_option("--interval", agent_options.interval_seconds,
+                   "Seconds between passive rounds (default 60, +-10% jitter)")
+      ->check(CLI::Range(1.0, 86400.0));
+  agent
+      ->add_option("--state-dir", agent_options.state_dir,
+                   "Policy state and status file (default $STATE_DIRECTORY or /var/lib/nodehealth)")
+      ->type_name("DIR");
+
+  nodehealth::TopologyOptions topology_options;
+  CLI::App* topology =
+      app.add_subcommand("topology", "Print the GPU/HCA/NUMA matrix (nvidia-smi topo -m terms)");
+  topology->add_option("--sysroot", topology_options.sysroot, "Discover below DIR (hwloc fsroot)")
+      ->type_name("DIR");
+  topology->add_option("--topology-xml", topology_options.topology_xml, "hwloc XML instead")
+      ->type_name("FILE");
+  topology->add_option("--format", topology_options.format, "table or json (the fingerprint)")
+      ->check(CLI::IsMember({"table", "json"}));
+  CLI::App* topology_save =
+      topology->add_subcommand("save", "Write the topology fingerprint to FILE as the baseline");
+  topology_save->add_option("FILE", topology_options.save_path, "Baseline file")->required();
+
+  nodehealth::slurm::SlurmHealthcheckOptions slurm_options;
+  CLI::App* slurm = app.add_subcommand(
+      "slurm-healthcheck",
+      "Slurm's HealthCheckProgram: drain or resume this node from the agent's decision");
+  slurm->add_option("--config", slurm_options.check.config, "Settings file ([slurm] section)")
+      ->type_name("FILE");
+  slurm->add_option("--node", slurm_options.node, "Slurm node name (default $SLURMD_NODENAME)");
+  slurm->add_option("--state-dir", slurm_options.state_dir, "Where slurm-healthcheck.json goes")
+      ->type_name("DIR");
+  slurm->add_flag("--dry-run", slurm_options.dry_run, "Decide and report; change nothing");
+  slurm->add_flag("--idle-check", slurm_options.idle_check,
+                  "Exit 0 when Slurm has no job on this node, 1 when busy; change nothing");
+  slurm->add_option("--profile", slurm_options.check.profile, "Fallback check: profile")
+      ->type_name("FILE|NAME|auto");
+  slurm->add_option("--sysroot", slurm_options.check.sysroot, "Fallback check: root directory")
+      ->type_name("DIR");
+  slurm->add_option("--nvml-library", slurm_options.check.nvml_library, "Fallback check: NVML")
+      ->type_name("PATH");
+  slurm->add_option("--topology-xml", slurm_options.check.topology_xml, "Fallback check: hwloc XML")
+      ->type_name("FILE");
+
+  std::string probes_format;
+  CLI::App* probes = app.add_subcommand("probes", "List the probes and the finding codes");
+  probes->add_option("--format", probes_format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
+  try {
+    // slurm.conf's HealthCheckProgram is a path without arguments: installed as the link
+    // nodehealth-slurm-healthcheck, the binary runs that subcommand.
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const std::string_view invoked = argv[0];
+    if (invoked.substr(invoked.rfind('/') + 1) == kSlurmHealthcheckLink) {
+      args.insert(args.begin(), "slurm-healthcheck");
+    }
+    if (std::optional<std::string> error = CommandError(app, args)) {
+      std::cerr << "nodehealth: " << *error << "\nRun with --help for more information.\n";
+      return 2;
+    }
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // CONTRACT.md: bad usage is "could not evaluate"
+  }
+
+  auto logger = spdlog::stderr_color_mt("nodehealth");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  // A missing or mistyped --sysroot is bad usage (2), not a node without GPUs or HCAs (1).
+  const std::string* sysroot = check->parsed()      ? &check_options.sysroot
+                               : burnin->parsed()   ? &burnin_options.sysroot
+                               : agent->parsed()    ? &agent_options.common.sysroot
+                               : topology->parsed() ? &topology_options.sysroot
+                               : slurm->parsed()    ? &slurm_options.check.sysroot
+                                                    : nullptr;
+  if (sysroot) {
+    if (nodehealth::Expected<bool> usable = nodehealth::CheckSysroot(*sysroot); !usable) {
+      std::cerr << "nodehealth: " << usable.error().message << "\n";
+      return 2;
+    }
+  }
+
+  if (probes->parsed()) return nodehealth::RunProbesCommand(probes_format, std::cout);
+  if (agent->parsed()) {
+    spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
+    if (agent->count("--format") || agent->count("--output")) {
+      spdlog::warn("--format and --output are unused by the agent: its report is at /report");
+    }
+    return nodehealth::agent::RunAgent(agent_options, std::cerr);
+  }
+  if (slurm->parsed()) {
+    // Slurm discards a health check's output: syslog (the journal) is where operators look; the
+    // one-line summary still goes to stdout for people running it by hand.
+    logger->sinks() = {std::make_shared<spdlog::sinks::syslog_sink_mt>(
+        "nodehealth-slurm", LOG_PID, LOG_DAEMON, /*enable_formatting=*/false)};
+    spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
+    StartHardDeadline(kSlurmHealthcheckSeconds,
+                      "nodehealth slurm-healthcheck: still running after 55 s; exiting\n", 2);
+    nodehealth::topo::PrepareHwlocEnvironment(slurm_options.check.sysroot);
+    const nodehealth::slurm::SlurmHealthcheckResult result =
+        nodehealth::slurm::RunSlurmHealthcheck(slurm_options, std::cout);
+    std::cout.flush();
+    std::cerr.flush();
+    if (result.must_exit_immediately) std::_Exit(result.exit_code);
+    return result.exit_code;
+  }
+  if (topology->parsed()) {
+    nodehealth::topo::PrepareHwlocEnvironment(topology_options.sysroot);
+    return nodehealth::RunTopologyCommand(topology_options, std::cout, std::cerr);
+  }
+
+  EndChildrenOnTerminationSignals();
+  const nodehealth::CheckOptions& options = burnin->parsed() ? burnin_options : check_options;
+  // hwloc reads HWLOC_FSROOT while discovering: set it now, before any probe thread exists.
+  nodehealth::topo::PrepareHwlocEnvironment(options.sysroot);
+  nodehealth::CheckOptions run_options = options;
+  run_options.timeout_given = burnin->parsed() ? burnin->count("--timeout") > 0 : true;
+  run_options.arm_hard_deadline = StartCheckDeadline;
+  const nodehealth::CheckResult result = nodehealth::RunCheck(run_options, std::cout, std::cerr);
+  // Ended by a signal: its thread exits with 128 + signal once the children are gone (the run
+  // may have finished first because they were killed; its status would say the probe failed).
+  while (g_terminating) ::pause();
+  if (result.must_exit_immediately) {
+    // A probe thread or NVML call is still running and holds references into RunCheck's frame:
+    // skip static destructors and atexit handlers.
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(result.exit_code);
+  }
+  return result.exit_code;
+}
