@@ -121,7 +121,7 @@ void HostileClients::RunClient(Kind kind) {
                 ? "GET /no/such/path HTTP/1.1\r\nHost: hostile\r\n\r\n"
                 : "POST /metrics HTTP/1.1\r\nHost: hostile\r\nContent-Length: 0\r\n\r\n";
         while (!stop_ && !closed) {
-          if (!platform::SendAllBefore(fd, request, 1s, error)) break;
+          if (!SendAllBefore(fd, request, 1s, error)) break;
           bool response = false;
           note(WaitForServer(fd, 1000, &response), response);
           std::this_thread::sleep_for(200ms);
@@ -129,7 +129,7 @@ void HostileClients::RunClient(Kind kind) {
         break;
       }
       case Kind::kOversized:
-        platform::SendAllBefore(fd, kOversized, 1s, error);
+        SendAllBefore(fd, kOversized, 1s, error);
         while (!stop_ && !closed) {
           bool response = false;
           const Wait w = WaitForServer(fd, 100, &response);

@@ -34,7 +34,7 @@ int ConnectSlowClient(const std::string& host_port, const std::string& initial_b
   const int fd = testing::ConnectTcp(host_port, timeout, error);
   if (fd < 0) return -1;
   const auto left = std::chrono::milliseconds(MillisLeft(deadline));
-  if (!platform::SendAllBefore(fd, initial_bytes, left, error)) {
+  if (!SendAllBefore(fd, initial_bytes, left, error)) {
     ::close(fd);
     return -1;
   }
@@ -127,7 +127,7 @@ HttpResponse KeptAliveConnection::Exchange(const std::string& raw_request,
     r.error = "not connected: " + error_;
     return r;
   }
-  if (!platform::SendAllBefore(fd_, raw_request, timeout, r.error)) return r;
+  if (!SendAllBefore(fd_, raw_request, timeout, r.error)) return r;
   while (true) {
     const std::size_t head_end = buffer_.find("\r\n\r\n");
     if (head_end != std::string::npos) {
