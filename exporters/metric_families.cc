@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "probes/all_probes.h"
+
 namespace nodehealth {
 namespace {
 
@@ -10,9 +12,11 @@ bool IsCounter(const std::string& name) { return name.ends_with("_total"); }
 }  // namespace
 
 void MetricFamilyBuilder::Add(const std::string& name, const std::string& help,
-                              const MetricLabels& labels, double value) {
+                              const MetricLabels& labels, double value,
+                              std::optional<MetricType> type) {
   Family& family = families_[name];
   if (family.help.empty()) family.help = help;
+  if (!family.type) family.type = type;
   family.samples[labels] = value;
 }
 
@@ -30,7 +34,8 @@ std::vector<prometheus::MetricFamily> MetricFamilyBuilder::Build() const {
     prometheus::MetricFamily built;
     built.name = name;
     built.help = family.help;
-    built.type = IsCounter(name) ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+    const bool counter = family.type ? *family.type == MetricType::kCounter : IsCounter(name);
+    built.type = counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
     built.metric.reserve(family.samples.size());
     for (const auto& [labels, value] : family.samples) {
       prometheus::ClientMetric metric;
@@ -73,8 +78,14 @@ void AddReportMetrics(const Report& report, MetricFamilyBuilder& f) {
             1);
     }
     for (const Measurement& m : probe.measurements) {
-      f.Add("nodehealth_" + m.name, "nodehealth measurement (README: Measurements)", m.labels,
-            m.value);
+      const MeasurementSpec* spec = FindMeasurementSpec(m.name);
+      if (spec == nullptr) {
+        // Every probe declares what it measures (the catalogue test holds them to it); an
+        // undeclared one is still exported, by the naming rule.
+        f.Add("nodehealth_" + m.name, "nodehealth measurement " + m.name, m.labels, m.value);
+        continue;
+      }
+      f.Add("nodehealth_" + m.name, spec->help, m.labels, m.value, spec->type);
     }
   }
 }

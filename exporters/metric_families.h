@@ -1,19 +1,22 @@
 // Metric families in prometheus-cpp's model (prometheus::MetricFamily), built once from a report
 // (and, in the agent, from its own state) so that the same names serve `burnin --textfile` and
 // the agent's /metrics. Naming (CONTRACT.md): prefix nodehealth_, base units, a name ending in
-// _total is a counter and everything else a gauge, static strings only in _info gauges.
+// _total is a counter and everything else a gauge, static strings only in _info gauges. A probe's
+// measurement takes its HELP text and type from the probe's declaration (measurement_spec.h).
 //
 // Thread safety: MetricFamilyBuilder is a plain value type; build it on one thread, then share the
 // built vector read-only.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <prometheus/metric_family.h>
 
 #include "exporters/report.h"
+#include "probes/measurement_spec.h"
 
 namespace nodehealth {
 
@@ -22,9 +25,10 @@ using MetricLabels = std::map<std::string, std::string>;
 class MetricFamilyBuilder {
  public:
   // Sets the sample of `name` with `labels` (a later call with the same labels replaces it). The
-  // first help text given for a family is kept.
+  // first help text and type given for a family are kept; without a type, a name ending in
+  // _total is a counter and any other a gauge.
   void Add(const std::string& name, const std::string& help, const MetricLabels& labels,
-           double value);
+           double value, std::optional<MetricType> type = std::nullopt);
   // Adds only when no sample with these labels exists yet (pre-created zero counters).
   void AddIfAbsent(const std::string& name, const std::string& help, const MetricLabels& labels,
                    double value);
@@ -35,6 +39,7 @@ class MetricFamilyBuilder {
  private:
   struct Family {
     std::string help;
+    std::optional<MetricType> type;
     std::map<MetricLabels, double> samples;
   };
   std::map<std::string, Family> families_;

@@ -1,5 +1,7 @@
 #include "probes/all_probes.h"
 
+#include <map>
+
 #include "probes/gpu_driver/gpu_driver_probe.h"
 #include "probes/gpu_health/gpu_health_probe.h"
 #include "probes/gpu_presence/gpu_presence_probe.h"
@@ -36,6 +38,21 @@ const Probe* FindProbe(std::string_view name) {
     if (probe->info().name == name) return probe.get();
   }
   return nullptr;
+}
+
+const MeasurementSpec* FindMeasurementSpec(std::string_view name) {
+  // Built once: the agent looks up every measurement of every round.
+  static const std::map<std::string_view, const MeasurementSpec*> kByName = [] {
+    std::map<std::string_view, const MeasurementSpec*> by_name;
+    for (const auto& probe : AllProbes()) {
+      for (const MeasurementSpec& spec : probe->info().measurements) {
+        by_name.emplace(spec.name, &spec);
+      }
+    }
+    return by_name;
+  }();
+  const auto it = kByName.find(name);
+  return it == kByName.end() ? nullptr : it->second;
 }
 
 }  // namespace nodehealth

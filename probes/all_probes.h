@@ -16,4 +16,8 @@ const std::vector<std::unique_ptr<Probe>>& AllProbes();
 // The probe called `name`, or nullptr.
 const Probe* FindProbe(std::string_view name);
 
+// The declaration of measurement `name` (without "nodehealth_") by the probe that measures it,
+// or nullptr when no probe declares it.
+const MeasurementSpec* FindMeasurementSpec(std::string_view name);
+
 }  // namespace nodehealth

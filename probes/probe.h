@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "probes/measurement_spec.h"
 #include "probes/probe_context.h"
 #include "probes/probe_result.h"
 
@@ -32,6 +33,8 @@ struct ProbeInfo {
   std::vector<std::string_view> reads;  // files and libraries it reads
   std::vector<std::string_view> codes;  // finding codes it can report
   std::chrono::milliseconds timeout;    // its own deadline inside the run's
+  // Everything it can measure (measurement_spec.h): the exporters' HELP texts and types.
+  std::vector<MeasurementSpec> measurements;
 };
 
 class Probe {

@@ -70,15 +70,15 @@ struct RdmaLoopbackExpectations {
 
 // The active MPI all-reduce test (mpi_allreduce, nodehealth-allreduce).
 struct MpiAllreduceExpectations {
-  std::optional<int> ranks;                         // default: the profile's GPU count, else 2
-  std::optional<double> bus_bandwidth_gbps_min;     // floor at `size_bytes`
-  uint64_t size_bytes = 64u << 20;                  // the size judged against the floor
+  std::optional<int> ranks;                      // default: the profile's GPU count, else 2
+  std::optional<double> bus_bandwidth_gbps_min;  // floor at `size_bytes`
+  uint64_t size_bytes = 64u << 20;               // the size judged against the floor
   std::vector<std::string> sizes = {"8", "1K", "64K", "1M", "16M", "64M"};
-  int iterations = 100;                             // per size (the program's --iterations)
+  int iterations = 100;  // per size (the program's --iterations)
   int warmup = 10;
-  std::string launcher = "auto";                    // "auto" (srun inside a Slurm job), "mpirun", "srun"
-  std::vector<std::string> launcher_args;           // extra arguments, e.g. ["--mca", "btl", "self,vader"]
-  std::string program;                              // default: next to nodehealth, else PATH
+  std::string launcher = "auto";           // "auto" (srun inside a Slurm job), "mpirun", "srun"
+  std::vector<std::string> launcher_args;  // extra arguments, e.g. ["--mca", "btl", "self,vader"]
+  std::string program;                     // default: next to nodehealth, else PATH
 };
 
 struct BurninExpectations {

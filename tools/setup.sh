@@ -35,8 +35,8 @@ build_packages=(cmake ninja-build g++ pkg-config
                 libibverbs-dev ibverbs-providers libhwloc-dev libopenmpi-dev openmpi-bin
                 prometheus-cpp-dev libssl-dev zlib1g-dev libcrypt-dev libyaml-cpp-dev)
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-               libfuzzer-14-dev time perftest bzip2 slurmctld slurmd slurm-client munge mbw
-               prometheus prometheus-node-exporter)
+               libfuzzer-14-dev clang-format-14 time perftest bzip2 slurmctld slurmd slurm-client
+               munge mbw prometheus prometheus-node-exporter)
 # The Debian package (cmake/NodehealthPackaging.cmake, tests/package/): dpkg-dev for
 # dpkg-shlibdeps, which computes the package's library Depends, and file, with which CPack finds
 # the ELF files to hand it; debootstrap for the clean Debian 12 root the package is installed on;

@@ -22,12 +22,12 @@
 #include <thread>
 #include <vector>
 
-#include "agent/daemon/agent.h"
 #include "agent/cli/check_command.h"
 #include "agent/cli/probes_command.h"
-#include "agent/slurm/slurm_healthcheck_command.h"
 #include "agent/cli/sysroot.h"
 #include "agent/cli/topology_command.h"
+#include "agent/daemon/agent.h"
+#include "agent/slurm/slurm_healthcheck_command.h"
 #include "probes/platform/child_process.h"
 #include "probes/topology/topology_discovery.h"
 

@@ -26,11 +26,11 @@
 #include "agent/daemon/http_endpoint.h"
 #include "agent/daemon/kernel_log_watch.h"
 #include "agent/daemon/nvml_xid_events.h"
-#include "agent/policy/policy_state.h"
-#include "agent/engine/probe_runner.h"
-#include "agent/policy/report_support.h"
-#include "agent/engine/round_runner.h"
 #include "agent/daemon/sd_notify.h"
+#include "agent/engine/probe_runner.h"
+#include "agent/engine/round_runner.h"
+#include "agent/policy/policy_state.h"
+#include "agent/policy/report_support.h"
 #include "agent/policy/status_file.h"
 #include "exporters/atomic_file.h"
 #include "probes/all_probes.h"
@@ -167,7 +167,8 @@ class Agent {
   bool run_active_ = false;
   std::optional<SteadyClock::time_point> flush_state_at_;  // a dirty state waits for this
 
-  // The endpoint, bound at start or later by ListenRetryLoop; SIGHUP hands it a reloaded web config.
+  // The endpoint, bound at start or later by ListenRetryLoop; SIGHUP hands it a reloaded web
+  // config.
   std::mutex http_mutex_;  // guards http_
   std::unique_ptr<HttpEndpoint> http_;
 };

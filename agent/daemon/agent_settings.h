@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "agent/engine/check_run.h"
 #include "agent/config/config.h"
-#include "agent/config/state_dir.h"
-#include "agent/policy/drain_policy.h"
-#include "agent/http/http_server.h"
 #include "agent/config/profile_selector.h"
+#include "agent/config/state_dir.h"
+#include "agent/engine/check_run.h"
 #include "agent/engine/round_runner.h"
+#include "agent/http/http_server.h"
+#include "agent/policy/drain_policy.h"
 #include "probes/util/expected.h"
 
 namespace nodehealth::agent {

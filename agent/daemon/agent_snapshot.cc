@@ -2,10 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/policy/policy_state.h"
 #include "agent/daemon/report_redaction.h"
+#include "agent/policy/policy_state.h"
 #include "exporters/json_report.h"
 #include "exporters/metric_families.h"
+#include "probes/all_probes.h"
 
 namespace nodehealth::agent {
 
@@ -116,10 +117,10 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
   snapshot->has_results = input.counters.rounds > 0;
   MetricFamilyBuilder f;
   AddReportMetrics(input.report, f);
-  for (const std::string& bus_id : input.gpu_bus_ids) {
+  const MeasurementSpec* xid_events = FindMeasurementSpec("gpu_xid_events_total");
+  for (const std::string& bus_id : xid_events ? input.gpu_bus_ids : std::vector<std::string>{}) {
     for (int xid : PreCreatedXids()) {
-      f.AddIfAbsent("nodehealth_gpu_xid_events_total",
-                    "nodehealth measurement (README: Measurements)",
+      f.AddIfAbsent("nodehealth_" + xid_events->name, xid_events->help,
                     {{"gpu", bus_id}, {"xid", std::to_string(xid)}}, 0);
     }
   }

@@ -15,8 +15,8 @@
 
 #include <prometheus/metric_family.h>
 
-#include "agent/policy/drain_policy.h"
 #include "agent/daemon/kernel_log_watch.h"
+#include "agent/policy/drain_policy.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
 #include "exporters/report.h"
 

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "agent/policy/kernel_xid_events.h"
-#include "probes/gpu_xid/kernel_log_line.h"
+#include "probes/kernel_log/kernel_log_line.h"
 #include "probes/platform/kernel_log_source.h"
 
 namespace nodehealth::agent {

@@ -126,8 +126,8 @@ Expected<CheckRun> RunCheckOnce(const CheckOptions& options) {
   if (Expected<bool> known = CheckProbeNames(only, skip); !known) return known.error();
 
   auto environment = std::make_shared<CheckEnvironment>(
-      options.sysroot, options.nvml_library.value_or(config->nvml_library.value_or(
-                           std::string(kDefaultNvmlLibrary))));
+      options.sysroot, options.nvml_library.value_or(
+                           config->nvml_library.value_or(std::string(kDefaultNvmlLibrary))));
   environment->inventory = GatherNodeInventory(environment->fs);
   const NodeFacts facts = GatherNodeFacts(environment->fs, environment->inventory);
   const std::string requested = options.profile.value_or(config->profile.value_or("auto"));

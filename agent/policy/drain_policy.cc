@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
 
 namespace nodehealth::agent {
@@ -99,12 +100,13 @@ std::vector<DrainReason> XidWindowReasons(const DrainPolicyConfig& config,
     for (const auto& [bus_id, count] : per_gpu) {
       if (count < rule.count) continue;
       const std::string where = bus_id.empty() ? "on an unnamed GPU" : "on GPU " + bus_id;
-      reasons.push_back(
-          DrainReason{std::string(codes::kGpuXid), bus_id.empty() ? "node" : "gpu/" + bus_id,
-                      "XID " + std::to_string(xid) + " " + where + " " + std::to_string(count) +
-                          " times in the last " + FormatSeconds(rule.window_seconds) +
-                          " s (drain at " + std::to_string(rule.count) + ")",
-                      rule.action});
+      reasons.push_back(DrainReason{std::string(codes::kGpuXid),
+                                    bus_id.empty() ? std::string(kNodeEntity) : GpuEntity(bus_id),
+                                    "XID " + std::to_string(xid) + " " + where + " " +
+                                        std::to_string(count) + " times in the last " +
+                                        FormatSeconds(rule.window_seconds) + " s (drain at " +
+                                        std::to_string(rule.count) + ")",
+                                    rule.action});
     }
   }
   return reasons;

@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "agent/policy/report_support.h"
-#include "probes/gpu_xid/kernel_log_line.h"
-#include "probes/gpu_xid/xid_event.h"
+#include "probes/kernel_log/kernel_log_line.h"
+#include "probes/kernel_log/xid_event.h"
 #include "probes/platform/kernel_log_source.h"
 
 namespace nodehealth::agent {

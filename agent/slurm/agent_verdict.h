@@ -1,6 +1,6 @@
 // The agent's verdict as `slurm-healthcheck` takes it: from the agent's status file
-// (agent/policy/status_file.h) in the agent's state directory, never from the network. The file counts
-// only when
+// (agent/policy/status_file.h) in the agent's state directory, never from the network. The file
+// counts only when
 //   * platform::ReadTrustedFile accepts it: a regular file that only root (or this user) can have
 //     written, in directories only root (or this user) can change;
 //   * it is a "nodehealth-status/1" file for this node (host name) and this boot (boot id), so a

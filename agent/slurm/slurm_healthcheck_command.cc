@@ -9,16 +9,16 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "agent/config/state_dir.h"
 #include "agent/config/config.h"
+#include "agent/config/state_dir.h"
+#include "agent/config/toml_reader.h"
 #include "agent/policy/kernel_xid_events.h"
 #include "agent/policy/report_support.h"
+#include "agent/policy/status_file.h"
 #include "agent/slurm/agent_verdict.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/scontrol.h"
 #include "agent/slurm/slurm_decision.h"
-#include "agent/policy/status_file.h"
-#include "agent/config/toml_reader.h"
 #include "exporters/atomic_file.h"
 #include "exporters/json_report.h"
 #include "probes/util/nesting_depth.h"

@@ -37,6 +37,4 @@ NodeInventory GatherNodeInventory(const platform::FileSystem& fs) {
   return inventory;
 }
 
-std::string GpuEntity(const std::string& bus_id) { return "gpu/" + bus_id; }
-
 }  // namespace nodehealth

@@ -31,7 +31,4 @@ struct NodeInventory {
 
 NodeInventory GatherNodeInventory(const platform::FileSystem& fs);
 
-// "gpu/0000:19:00.0"
-std::string GpuEntity(const std::string& bus_id);
-
 }  // namespace nodehealth

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
 #include "probes/platform/sysfs_values.h"
 
@@ -480,6 +481,17 @@ const ProbeInfo& GpuDriverProbe::info() const {
                 codes::kGpuVbiosMismatch, codes::kGpuFabricNotReady, codes::kProbeTimeout,
                 codes::kProbeError},
       .timeout = std::chrono::seconds(10),
+      .measurements =
+          {
+              GaugeMeasurement("driver_info", "",
+                               "the NVIDIA driver: library and kernel module versions, module "
+                               "flavor, the CUDA version it supports; value always 1",
+                               {"cuda_version", "driver_version", "kernel_module_flavor",
+                                "kernel_module_version"}),
+              GaugeMeasurement(
+                  "gpu_info", "", "one GPU as NVML names it: model, UUID, VBIOS; value always 1",
+                  {"driver_version", "gpu", "name", "pci_bus_id", "uuid", "vbios_version"}),
+          },
   };
   return kInfo;
 }

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
 
 namespace nodehealth {
@@ -522,6 +523,52 @@ const ProbeInfo& GpuHealthProbe::info() const {
                 codes::kGpuClockSlowdown, codes::kGpuRecoveryAction, codes::kGpuFabricNotReady,
                 codes::kGpuLost, codes::kProbeTimeout, codes::kProbeError},
       .timeout = std::chrono::seconds(10),
+      .measurements =
+          {
+              GaugeMeasurement(
+                  "gpu_ecc_errors", "",
+                  "ECC errors NVML counts, by type (corrected, uncorrected) and counter "
+                  "(volatile: since the last reset; aggregate: the GPU's life)",
+                  {"counter", "gpu", "type"}),
+              GaugeMeasurement("gpu_remapped_rows", "",
+                               "memory rows remapped, by cause (correctable, uncorrectable)",
+                               {"cause", "gpu"}),
+              GaugeMeasurement("gpu_row_remap_pending", "",
+                               "1 when a memory row remap waits for a GPU reset", {"gpu"}),
+              GaugeMeasurement("gpu_row_remap_failure", "",
+                               "1 when a memory row remap failed (the GPU needs replacing)",
+                               {"gpu"}),
+              GaugeMeasurement("gpu_retired_pages", "",
+                               "memory pages retired (GPUs before Ampere), by cause (multiple_sbe, "
+                               "dbe)",
+                               {"cause", "gpu"}),
+              GaugeMeasurement("gpu_retired_pages_pending", "",
+                               "1 when retired memory pages wait for a GPU reset", {"gpu"}),
+              GaugeMeasurement("gpu_pcie_link_generation", "",
+                               "PCIe link generation: current, max (of the link), device_max (of "
+                               "the GPU)",
+                               {"gpu", "state"}),
+              GaugeMeasurement("gpu_pcie_link_width", "",
+                               "PCIe link width in lanes: current, max, device_max",
+                               {"gpu", "state"}),
+              GaugeMeasurement("gpu_nvlinks", "", "NVLink links of the GPU: present, active",
+                               {"gpu", "state"}),
+              GaugeMeasurement("gpu_temperature_celsius", "celsius", "GPU core temperature",
+                               {"gpu"}),
+              GaugeMeasurement("gpu_slowdown_temperature_celsius", "celsius",
+                               "temperature at which the GPU slows its clocks down", {"gpu"}),
+              GaugeMeasurement("gpu_clock_event_active", "",
+                               "1 while this NVML clock event reason holds the GPU's clocks down",
+                               {"gpu", "reason"}),
+              GaugeMeasurement("gpu_performance_state", "",
+                               "GPU performance state: 0 (P0, highest) to 15 (P15)", {"gpu"}),
+              GaugeMeasurement(
+                  "gpu_recovery_action", "",
+                  "the recovery NVML asks for (nvmlDeviceGetGpuRecoveryAction; 0: none)", {"gpu"}),
+              GaugeMeasurement("gpu_fabric_state", "",
+                               "the GPU's NVLink fabric registration state (nvmlGpuFabricState_t)",
+                               {"gpu"}),
+          },
   };
   return kInfo;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
 #include "probes/gpu_common/gpu_models.h"
 
@@ -218,6 +219,14 @@ const ProbeInfo& GpuPresenceProbe::info() const {
                 "NVML: count, handles, PCI info, minor numbers"},
       .codes = {codes::kGpuMissing, codes::kGpuLost, codes::kProbeTimeout, codes::kProbeError},
       .timeout = std::chrono::seconds(10),
+      .measurements =
+          {
+              GaugeMeasurement("gpus", "",
+                               "NVIDIA GPUs found, by source: pci (display devices on PCI), nvml "
+                               "(NVML's device count), devnode (/dev/nvidia<N>)",
+                               {"source"}),
+              GaugeMeasurement("gpus_expected", "", "NVIDIA GPUs the node's profile expects"),
+          },
   };
   return kInfo;
 }

@@ -2,11 +2,12 @@
 
 #include <set>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
 #include "probes/gpu_common/node_inventory.h"
-#include "probes/gpu_xid/kernel_log_line.h"
 #include "probes/gpu_xid/xid_catalog.h"
-#include "probes/gpu_xid/xid_event.h"
+#include "probes/kernel_log/kernel_log_line.h"
+#include "probes/kernel_log/xid_event.h"
 #include "probes/platform/kernel_log_source.h"
 #include "probes/util/text.h"
 
@@ -101,6 +102,16 @@ const ProbeInfo& GpuXidProbe::info() const {
       .reads = {"/dev/kmsg"},
       .codes = {codes::kGpuXid, codes::kProbeError, codes::kProbeTimeout},
       .timeout = std::chrono::seconds(10),
+      .measurements =
+          {
+              GaugeMeasurement("kernel_log_lines", "", "kernel log records read for XIDs"),
+              GaugeMeasurement("kernel_log_sequence_gaps", "",
+                               "gaps in the kernel log's record numbers: records lost before they "
+                               "were read"),
+              CounterMeasurement("gpu_xid_events_total", "",
+                                 "NVIDIA XID events in the kernel log this boot, by GPU and XID",
+                                 {"gpu", "xid"}),
+          },
   };
   return kInfo;
 }

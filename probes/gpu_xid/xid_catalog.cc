@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "probes/gpu_xid/xid_event.h"
+#include "probes/kernel_log/xid_event.h"
 
 namespace nodehealth {
 namespace {

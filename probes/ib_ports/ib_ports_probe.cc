@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <set>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
-#include "probes/gpu_xid/kernel_log_line.h"
-#include "probes/ib_ports/link_events.h"
+#include "probes/ib_ports/ib_counters.h"
+#include "probes/kernel_log/kernel_log_line.h"
+#include "probes/kernel_log/link_events.h"
 #include "probes/platform/kernel_log_source.h"
 #include "probes/platform/sysfs_values.h"
 #include "probes/util/text.h"
@@ -334,10 +336,6 @@ std::optional<double> UptimeSeconds(const platform::FileSystem& fs) {
 
 }  // namespace
 
-std::string HcaEntity(std::string_view device, int port) {
-  return "hca/" + std::string(device) + "/" + std::to_string(port);
-}
-
 ProbeResult EvaluateIbPorts(const ib::Scan& scan, const Profile* profile,
                             const std::vector<LinkDownTally>& link_downs) {
   ProbeResult result;
@@ -369,6 +367,46 @@ ProbeResult EvaluateIbPorts(const ib::Scan& scan, const Profile* profile,
   return result;
 }
 
+namespace {
+
+// The port measurements: the fixed ones, then one per known counter file (ib_counters.h).
+std::vector<MeasurementSpec> IbMeasurements() {
+  const std::vector<std::string> by_port = {"device", "port"};
+  std::vector<MeasurementSpec> specs = {
+      GaugeMeasurement("ib_hca_info", "",
+                       "an RDMA adapter: board id, firmware version, type; value always 1",
+                       {"board_id", "device", "firmware_version", "hca_type"}),
+      GaugeMeasurement("ib_port_info", "", "an RDMA port and its link layer; value always 1",
+                       {"device", "link_layer", "port"}),
+      GaugeMeasurement("ib_port_state_id", "",
+                       "logical port state (1 down, 2 init, 3 armed, 4 active, 5 active_defer)",
+                       by_port),
+      GaugeMeasurement("ib_port_physical_state_id", "",
+                       "physical port state (2 polling, 3 disabled, 5 link up, 6 link error "
+                       "recovery, ...)",
+                       by_port),
+      GaugeMeasurement("ib_port_rate_bytes_per_second", "bytes_per_second",
+                       "the port's signalling rate (sysfs rate)", by_port),
+      CounterMeasurement("ib_port_hw_stat_total", "",
+                         "a driver-specific port statistic, hw_counters/<counter>",
+                         {"counter", "device", "port"}),
+      GaugeMeasurement("ib_rails_active", "",
+                       "RDMA rails (ports of the profile's link layers) that are active"),
+      GaugeMeasurement("ib_rails_expected", "", "RDMA rails the node's profile expects"),
+  };
+  for (const ib::CounterSpec& counter : ib::CounterSpecs()) {
+    const bool bytes = counter.multiplier != 1;
+    specs.push_back(CounterMeasurement(std::string(counter.metric), bytes ? "bytes" : "",
+                                       "port counter " + std::string(counter.directory) + "/" +
+                                           std::string(counter.file) +
+                                           (bytes ? " (4-byte words, exported in bytes)" : ""),
+                                       by_port));
+  }
+  return specs;
+}
+
+}  // namespace
+
 const ProbeInfo& IbPortsProbe::info() const {
   static const ProbeInfo kInfo{
       .name = "ib_ports",
@@ -382,6 +420,7 @@ const ProbeInfo& IbPortsProbe::info() const {
                 codes::kIbPortErrors, codes::kIbLinkFlapping, codes::kPcieLinkDegraded,
                 codes::kIbFirmwareMismatch, codes::kProbeError, codes::kProbeTimeout},
       .timeout = std::chrono::seconds(10),
+      .measurements = IbMeasurements(),
   };
   return kInfo;
 }
@@ -469,7 +508,7 @@ void AddLinkDownedGrowth(ib::CounterWindow& window, const Profile* profile, doub
     const auto device = m.labels.find("device");
     const auto port = m.labels.find("port");
     if (device == m.labels.end() || port == m.labels.end()) continue;
-    const std::string entity = "hca/" + device->second + "/" + port->second;
+    const std::string entity = HcaEntity(device->second, port->second);
     window.Add(entity, now, static_cast<uint64_t>(m.value));
     const uint64_t grew = window.Increase(entity);
     if (grew < static_cast<uint64_t>(expect.link_flap_down_events)) continue;

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "probes/ib_ports/ib_sysfs.h"
-#include "probes/ib_ports/link_events.h"
+#include "probes/kernel_log/link_events.h"
 #include "probes/probe.h"
 
 namespace nodehealth {
@@ -34,8 +34,6 @@ struct LinkDownTally {
   int downs = 0;
   std::string last_line;
 };
-
-std::string HcaEntity(std::string_view device, int port);
 
 // The decision on plain values (tests drive it directly).
 ProbeResult EvaluateIbPorts(const ib::Scan& scan, const Profile* profile,

@@ -115,6 +115,18 @@ const ProbeInfo& MpiAllreduceProbe::info() const {
       .codes = {codes::kMpiAllreduceFailed, codes::kMpiAllreduceWrongResult,
                 codes::kMpiAllreduceBandwidthLow, codes::kProbeTimeout},
       .timeout = std::chrono::seconds(300),
+      .measurements =
+          {
+              GaugeMeasurement("allreduce_bus_bandwidth_bytes_per_second", "bytes_per_second",
+                               "MPI all-reduce bus bandwidth by message size (nccl-tests' busbw)",
+                               {"size_bytes"}),
+              GaugeMeasurement("allreduce_algorithm_bandwidth_bytes_per_second", "bytes_per_second",
+                               "MPI all-reduce algorithm bandwidth by message size (size / time)",
+                               {"size_bytes"}),
+              GaugeMeasurement("allreduce_latency_seconds", "seconds",
+                               "MPI all-reduce time per call by message size", {"size_bytes"}),
+              GaugeMeasurement("allreduce_ranks", "", "MPI ranks of the all-reduce run"),
+          },
   };
   return kInfo;
 }

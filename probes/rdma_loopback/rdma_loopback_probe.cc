@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
 #include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/ib_ports/ib_sysfs.h"
@@ -244,6 +245,23 @@ const ProbeInfo& RdmaLoopbackProbe::info() const {
       .codes = {codes::kRdmaLoopbackFailed, codes::kRdmaLoopbackBandwidthLow, codes::kProbeError,
                 codes::kProbeTimeout},
       .timeout = std::chrono::seconds(300),
+      .measurements =
+          {
+              GaugeMeasurement("rdma_loopback_bandwidth_bytes_per_second", "bytes_per_second",
+                               "RDMA WRITE bandwidth of a port looped back to itself, host memory",
+                               {"device", "port"}),
+              GaugeMeasurement(
+                  "rdma_loopback_gpu_bandwidth_bytes_per_second", "bytes_per_second",
+                  "RDMA WRITE bandwidth of a port looped back to itself into GPU memory "
+                  "(GPUDirect RDMA; gpu: CUDA ordinal)",
+                  {"device", "gpu", "port"}),
+              GaugeMeasurement("rdma_loopback_latency_seconds", "seconds",
+                               "median latency of a small RDMA WRITE on the loopback",
+                               {"device", "port"}),
+              GaugeMeasurement("rdma_loopback_latency_p99_seconds", "seconds",
+                               "99th percentile latency of a small RDMA WRITE on the loopback",
+                               {"device", "port"}),
+          },
   };
   return kInfo;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "probes/entity.h"
+
 namespace nodehealth::topo {
 namespace {
 
@@ -85,14 +87,14 @@ NearestHca FindNearestHca(const Topology& topology, const Device& gpu) {
 std::string DeviceEntity(const Device& device) {
   switch (device.kind) {
     case DeviceKind::kGpu:
-      return "gpu/" + device.bus_id;
+      return GpuEntity(device.bus_id);
     case DeviceKind::kHca:
-      if (!device.name.empty()) return "hca/" + device.name + "/1";
+      if (!device.name.empty()) return HcaEntity(device.name, 1);
       break;
     default:
       break;
   }
-  return "pci/" + device.bus_id;
+  return PciEntity(device.bus_id);
 }
 
 }  // namespace nodehealth::topo

@@ -268,6 +268,22 @@ const ProbeInfo& TopologyProbe::info() const {
       .codes = {codes::kTopologyMismatch, codes::kPcieLinkDegraded, codes::kProbeError,
                 codes::kProbeTimeout},
       .timeout = std::chrono::seconds(20),
+      .measurements =
+          {
+              GaugeMeasurement("topology_packages", "", "CPU packages (sockets) hwloc found"),
+              GaugeMeasurement("topology_cores", "", "CPU cores hwloc found"),
+              GaugeMeasurement("topology_cpu_numa_nodes", "", "NUMA nodes with CPUs hwloc found"),
+              GaugeMeasurement("topology_discovery_seconds", "seconds",
+                               "how long hwloc's topology discovery took"),
+              GaugeMeasurement("topology_devices", "",
+                               "PCI devices of a kind (gpu, hca, ...) on a NUMA node (none: not "
+                               "placed)",
+                               {"kind", "numa"}),
+              GaugeMeasurement("topology_gpu_hca_path_class", "",
+                               "PCIe path between a GPU and its nearest HCA: 0 X, 1 PIX, 2 PXB, 3 "
+                               "PHB, 4 NODE, 5 SYS",
+                               {"gpu", "hca"}),
+          },
   };
   return kInfo;
 }

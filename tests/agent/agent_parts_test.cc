@@ -11,10 +11,10 @@
 
 #include "agent/daemon/agent_snapshot.h"
 #include "agent/daemon/http_endpoint.h"
-#include "agent/policy/kernel_events.h"
-#include "agent/engine/round_runner.h"
 #include "agent/daemon/sd_notify.h"
+#include "agent/engine/round_runner.h"
 #include "exporters/metric_families.h"
+#include "probes/kernel_log/kernel_events.h"
 #include "tests/support/fixture_node.h"
 
 namespace nodehealth::agent {

@@ -9,13 +9,13 @@
 #include <fstream>
 
 #include "agent/config/config.h"
-#include "agent/policy/policy_state.h"
 #include "agent/config/profile_loader.h"
 #include "agent/config/profile_selector.h"
+#include "agent/config/toml_reader.h"
+#include "agent/policy/policy_state.h"
 #include "agent/slurm/agent_verdict.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
-#include "agent/config/toml_reader.h"
 #include "probes/topology/fingerprint.h"
 #include "probes/topology/topology_discovery.h"
 #include "tests/support/blocking_call.h"

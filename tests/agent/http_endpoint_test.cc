@@ -1,5 +1,5 @@
-// The agent's endpoint (agent/daemon/http_endpoint.h) in process: what each path answers before and after
-// the first round, HEAD, gzip against plain, the endpoint's own counters after the snapshot's
+// The agent's endpoint (agent/daemon/http_endpoint.h) in process: what each path answers before and
+// after the first round, HEAD, gzip against plain, the endpoint's own counters after the snapshot's
 // families, and that the snapshot's text is made once per snapshot.
 #include "agent/daemon/http_endpoint.h"
 

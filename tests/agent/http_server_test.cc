@@ -66,7 +66,7 @@ class ResponseReader {
   explicit ResponseReader(int fd) : fd_(fd) {}
   // Up to `count` responses within `timeout`; fewer when the server closes or time runs out.
   std::vector<testing::HttpResponse> Read(int count, bool head = false,
-                                           std::chrono::milliseconds timeout = 5s) {
+                                          std::chrono::milliseconds timeout = 5s) {
     std::vector<testing::HttpResponse> out;
     const auto deadline = Clock::now() + timeout;
     bool closed = false;
@@ -105,7 +105,7 @@ class ResponseReader {
 };
 
 std::vector<testing::HttpResponse> ReadResponses(int fd, int count, bool head = false,
-                                                  std::chrono::milliseconds timeout = 5s) {
+                                                 std::chrono::milliseconds timeout = 5s) {
   return ResponseReader(fd).Read(count, head, timeout);
 }
 

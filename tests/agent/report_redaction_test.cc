@@ -1,6 +1,6 @@
-// /report leaves users' process names and PIDs out (agent/daemon/report_redaction.h): every form the
-// drivers print, every kernel-log line in the repository's and the peer fixtures, and the report
-// the agent serves, with and without `[agent] report_process_names`.
+// /report leaves users' process names and PIDs out (agent/daemon/report_redaction.h): every form
+// the drivers print, every kernel-log line in the repository's and the peer fixtures, and the
+// report the agent serves, with and without `[agent] report_process_names`.
 #include "agent/daemon/report_redaction.h"
 
 #include <gtest/gtest.h>

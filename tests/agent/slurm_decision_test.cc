@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/config/toml_reader.h"
 #include "agent/slurm/health_view.h"
 #include "agent/slurm/slurm_node.h"
-#include "agent/config/toml_reader.h"
 #include "tests/support/test_env.h"
 
 namespace nodehealth::slurm {

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "agent/config/toml_reader.h"
 #include "agent/policy/drain_policy.h"
 #include "agent/policy/report_support.h"
 #include "agent/policy/status_file.h"
-#include "agent/config/toml_reader.h"
 #include "exporters/atomic_file.h"
 #include "probes/finding_catalog.h"
 #include "tests/support/fixture_node.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "probes/ib_ports/ib_sysfs_values.h"
-#include "probes/ib_ports/link_events.h"
+#include "probes/kernel_log/link_events.h"
 #include "probes/rdma_loopback/rdma_provider.h"
 
 namespace ib = nodehealth::ib;

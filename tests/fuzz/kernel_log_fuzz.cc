@@ -4,9 +4,9 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "probes/gpu_xid/kernel_log_line.h"
 #include "probes/gpu_xid/xid_catalog.h"
-#include "probes/gpu_xid/xid_event.h"
+#include "probes/kernel_log/kernel_log_line.h"
+#include "probes/kernel_log/xid_event.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "probes/ib_ports/ib_counters.h"
-#include "probes/ib_ports/link_events.h"
+#include "probes/kernel_log/link_events.h"
 
 namespace nodehealth::ib {
 namespace {

@@ -1,4 +1,4 @@
-#include "probes/ib_ports/link_events.h"
+#include "probes/kernel_log/link_events.h"
 
 #include <algorithm>
 

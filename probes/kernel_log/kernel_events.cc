@@ -1,11 +1,11 @@
-#include "agent/policy/kernel_events.h"
+#include "probes/kernel_log/kernel_events.h"
 
 #include <algorithm>
 #include <cctype>
 
-#include "probes/ib_ports/link_events.h"
+#include "probes/kernel_log/link_events.h"
 
-namespace nodehealth::agent {
+namespace nodehealth {
 namespace {
 
 bool ContainsNoCase(std::string_view text, std::string_view word) {
@@ -67,4 +67,4 @@ std::optional<KernelEvent> ClassifyKernelMessage(std::string_view message) {
   return std::nullopt;
 }
 
-}  // namespace nodehealth::agent
+}  // namespace nodehealth

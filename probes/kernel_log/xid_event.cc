@@ -1,4 +1,4 @@
-#include "probes/gpu_xid/xid_event.h"
+#include "probes/kernel_log/xid_event.h"
 
 #include <algorithm>
 #include <charconv>

@@ -16,9 +16,9 @@
 #include <optional>
 #include <string_view>
 
-#include "probes/gpu_xid/xid_event.h"
+#include "probes/kernel_log/xid_event.h"
 
-namespace nodehealth::agent {
+namespace nodehealth {
 
 enum class KernelEventKind { kXid, kNvlinkError, kMlx5Error, kLinkDown, kLinkUp };
 
@@ -36,4 +36,4 @@ struct KernelEvent {
 // nullopt for messages of no interest (almost all of them).
 std::optional<KernelEvent> ClassifyKernelMessage(std::string_view message);
 
-}  // namespace nodehealth::agent
+}  // namespace nodehealth

@@ -1,4 +1,4 @@
-#include "probes/gpu_xid/kernel_log_line.h"
+#include "probes/kernel_log/kernel_log_line.h"
 
 #include <array>
 #include <charconv>
