@@ -9,6 +9,7 @@
 #include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/mpi_allreduce/mpi_allreduce_probe.h"
 #include "probes/rdma_loopback/rdma_loopback_probe.h"
+#include "probes/topology/topology_discovery.h"
 #include "probes/topology/topology_probe.h"
 
 namespace nodehealth {
@@ -32,6 +33,8 @@ const std::vector<std::unique_ptr<Probe>>& AllProbes() {
   }();
   return kProbes;
 }
+
+void PrepareProbesForProcess(const std::string& sysroot) { topo::PrepareHwlocEnvironment(sysroot); }
 
 const Probe* FindProbe(std::string_view name) {
   for (const auto& probe : AllProbes()) {

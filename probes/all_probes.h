@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -12,6 +13,11 @@ namespace nodehealth {
 
 // Every probe nodehealth knows, passive and active.
 const std::vector<std::unique_ptr<Probe>>& AllProbes();
+
+// What the probes need set once per process, before any thread starts (hwloc reads HWLOC_FSROOT
+// from the environment, which is not thread-safe to change): main() and the agent call it with
+// the run's --sysroot.
+void PrepareProbesForProcess(const std::string& sysroot);
 
 // The probe called `name`, or nullptr.
 const Probe* FindProbe(std::string_view name);

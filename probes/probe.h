@@ -10,6 +10,8 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +28,32 @@ enum class ProbeKind {
 
 std::string_view ToString(ProbeKind kind);
 
+// Where `nodehealth agent` takes a probe's result from. `check` and `burnin` always run the probe.
+enum class AgentSource {
+  kRounds,  // run every round (passive) or on demand (active)
+  // The agent's kernel-log watch, which follows the log between rounds, tallies every XID line
+  // (kernel_log/xid_tally.h) and produces the result whenever the log moves, so an XID reaches
+  // /metrics and the drain decision within a second instead of a round later.
+  kKernelLogWatch,
+};
+
+// What a probe judges; the report's summary line says how many GPUs there are whenever a probe
+// about GPUs ran.
+enum class ProbeSubject { kGpu, kNetwork, kNode };
+
+// State a probe carries from one of the agent's rounds to the next: what only a process that
+// lives on can see, such as a counter that grew between two reads. The agent keeps one per probe
+// that offers it (Probe::NewRoundMemory) for as long as the probe is scheduled.
+//
+// Thread safety: used by the agent's scheduler thread only.
+class RoundMemory {
+ public:
+  virtual ~RoundMemory() = default;
+  // After each run of the probe in the agent, before the config's action overrides and the drain
+  // policy: may add findings to `result`. `profile` is null in observe-only mode.
+  virtual void AfterRun(const Profile* profile, double now, ProbeResult& result) = 0;
+};
+
 struct ProbeInfo {
   std::string_view name;
   ProbeKind kind;
@@ -35,6 +63,8 @@ struct ProbeInfo {
   std::chrono::milliseconds timeout;    // its own deadline inside the run's
   // Everything it can measure (measurement_spec.h): the exporters' HELP texts and types.
   std::vector<MeasurementSpec> measurements;
+  ProbeSubject subject = ProbeSubject::kNode;
+  AgentSource agent_source = AgentSource::kRounds;
 };
 
 class Probe {
@@ -42,6 +72,12 @@ class Probe {
   virtual ~Probe() = default;
   virtual const ProbeInfo& info() const = 0;
   virtual ProbeResult Run(const ProbeContext& context) const = 0;
+
+  // Optional capabilities; the defaults are "none".
+  // A sentence for the report's summary line about what `result` found (empty: nothing to say).
+  virtual std::string Summarize(const ProbeResult& /*result*/) const { return ""; }
+  // A fresh memory for the agent's rounds (RoundMemory), or null when runs stand alone.
+  virtual std::unique_ptr<RoundMemory> NewRoundMemory() const { return nullptr; }
 };
 
 }  // namespace nodehealth

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Fails when an #include points up the dependency order of the source folders (CONTRIBUTING.md
-# "Where code lives"). Each folder may include its own headers and those of the folders listed
-# before it, never those listed after it. Usage: tools/check_layers.sh [SOURCE_DIR]
+# "Where code lives"): each folder may include its own headers and those of the folders listed
+# before it, never those listed after it. Also fails when the daemon, the run engine or the drain
+# policy names a probe (a string literal equal to a probe's name) or includes a header from a
+# probe's own folder: they work through the probe interface (probes/probe.h), so adding a probe
+# never touches them. Usage: tools/check_layers.sh [SOURCE_DIR]
 set -euo pipefail
 root="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 
@@ -38,6 +41,24 @@ while IFS= read -r -d '' file; do
   done < <(grep -n '^#include "' "$file" | sed 's/^\([0-9]*\):#include "\([^"]*\)".*/\1:\2/' || true)
 done < <(find "$root/probes" "$root/exporters" "$root/agent" \( -name '*.h' -o -name '*.cc' \) -print0)
 
+# Probes are the folders probes/<name>/ that hold <name>_probe.cc.
+probe_names=()
+for dir in "$root"/probes/*/; do
+  name=$(basename "$dir")
+  [[ -f "$dir/${name}_probe.cc" ]] && probe_names+=("$name")
+done
+(( ${#probe_names[@]} > 0 )) || { echo "check_layers: no probes under $root/probes" >&2; exit 1; }
+for layer in agent/daemon agent/engine agent/policy; do
+  for name in "${probe_names[@]}"; do
+    if grep -rn --include='*.h' --include='*.cc' -e "\"$name\"" -e "#include \"probes/$name/" \
+         "$root/$layer" >&2; then
+      echo "check_layers: $layer names the probe $name (above); use a probe capability" >&2
+      status=1
+    fi
+  done
+done
+
 (( checked > 0 )) || { echo "check_layers: no source files under $root" >&2; exit 1; }
-(( status == 0 )) && echo "check_layers: $checked files, no include points up"
+(( status == 0 )) && echo "check_layers: $checked files, no include points up;" \
+  "no probe of ${#probe_names[@]} named in the daemon, the engine or the policy"
 exit "$status"

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Generates probes/gpu_xid/xid_catalog_data.inc from NVIDIA's XID catalogue spreadsheet.
+"""Generates probes/kernel_log/xid_catalog_data.inc from NVIDIA's XID catalogue spreadsheet.
 
 Source: ../shared/fixtures/peer/nvsentinel/health-monitors/syslog-health-monitor/pkg/common/
 Xid-Catalog.xlsx (NVIDIA's catalogue as committed in NVIDIA/NVSentinel, Apache-2.0; provenance in
 ../shared/fixtures/peer/SOURCES.md; also published at docs.nvidia.com/deploy/xid-errors).
 
 Only facts are taken: the XID number, NVIDIA's mnemonic, the A100/H100 applicability and the two
-resolution buckets. Usage: tools/gen_xid_catalog.py XLSX > probes/gpu_xid/xid_catalog_data.inc
+resolution buckets. Usage: tools/gen_xid_catalog.py XLSX > probes/kernel_log/xid_catalog_data.inc
 """
 import re
 import sys

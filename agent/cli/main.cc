@@ -28,8 +28,8 @@
 #include "agent/cli/topology_command.h"
 #include "agent/daemon/agent.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
+#include "probes/all_probes.h"
 #include "probes/platform/child_process.h"
-#include "probes/topology/topology_discovery.h"
 
 #ifndef NODEHEALTH_VERSION
 #define NODEHEALTH_VERSION "0.0.0"
@@ -294,7 +294,7 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
     StartHardDeadline(kSlurmHealthcheckSeconds,
                       "nodehealth slurm-healthcheck: still running after 55 s; exiting\n", 2);
-    nodehealth::topo::PrepareHwlocEnvironment(slurm_options.check.sysroot);
+    nodehealth::PrepareProbesForProcess(slurm_options.check.sysroot);
     const nodehealth::slurm::SlurmHealthcheckResult result =
         nodehealth::slurm::RunSlurmHealthcheck(slurm_options, std::cout);
     std::cout.flush();
@@ -303,14 +303,14 @@ int main(int argc, char** argv) {
     return result.exit_code;
   }
   if (topology->parsed()) {
-    nodehealth::topo::PrepareHwlocEnvironment(topology_options.sysroot);
+    nodehealth::PrepareProbesForProcess(topology_options.sysroot);
     return nodehealth::RunTopologyCommand(topology_options, std::cout, std::cerr);
   }
 
   EndChildrenOnTerminationSignals();
   const nodehealth::CheckOptions& options = burnin->parsed() ? burnin_options : check_options;
   // hwloc reads HWLOC_FSROOT while discovering: set it now, before any probe thread exists.
-  nodehealth::topo::PrepareHwlocEnvironment(options.sysroot);
+  nodehealth::PrepareProbesForProcess(options.sysroot);
   nodehealth::CheckOptions run_options = options;
   run_options.timeout_given = burnin->parsed() ? burnin->count("--timeout") > 0 : true;
   run_options.arm_hard_deadline = StartCheckDeadline;

@@ -35,11 +35,9 @@
 #include "exporters/atomic_file.h"
 #include "probes/all_probes.h"
 #include "probes/finding_catalog.h"
-#include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/platform/child_process.h"
 #include "probes/platform/sysfs_values.h"
 #include "probes/platform/trusted_file.h"
-#include "probes/topology/topology_discovery.h"
 
 #ifndef NODEHEALTH_VERSION
 #define NODEHEALTH_VERSION "0.0.0"
@@ -141,7 +139,7 @@ class Agent {
   std::shared_ptr<const NodeInventory> inventory_;
   DrainPolicyConfig drain_;
   std::shared_ptr<const Profile> profile_;
-  bool xid_watch_ = true;
+  std::string kernel_log_probe_;  // the name of settings_.kernel_log_probe; empty: none
   double round_started_ = 0;
   double round_seconds_ = 0;
   // state.json and status.json: written at once when the decision changes, a round ends or the
@@ -152,8 +150,8 @@ class Agent {
 
   std::shared_ptr<platform::NvmlRuntime> nvml_;
   RoundRunner runner_;
-  double link_window_seconds_ = 0;  // the profile's flap window that link_downed_ uses
-  ib::CounterWindow link_downed_{0};
+  // Probe::NewRoundMemory of each scheduled probe that has one, by probe name; scheduler thread.
+  std::map<std::string, std::unique_ptr<RoundMemory>> round_memories_;
   SnapshotStore store_;
   KernelLogWatch watch_;
   std::atomic<int64_t> progress_deadline_{0};
@@ -184,20 +182,27 @@ void Agent::SetScheduled() {
   drain_ = settings_.drain;
   profile_ = settings_.profile;
   counters_.round_interval_seconds = settings_.interval_seconds;
-  const double window =
-      (profile_ ? profile_->infiniband : InfinibandExpectations{}).link_flap_window_seconds;
-  if (window != link_window_seconds_) {  // a reload with the same window keeps the history
-    link_window_seconds_ = window;
-    link_downed_ = ib::CounterWindow(window);
+  // A reload keeps the memories of probes still scheduled (their histories go on).
+  std::map<std::string, std::unique_ptr<RoundMemory>> memories;
+  for (const auto* list : {&settings_.passive, &settings_.active}) {
+    for (const ScheduledProbe& p : *list) {
+      const std::string name(p.probe->info().name);
+      if (auto it = round_memories_.find(name); it != round_memories_.end()) {
+        memories[name] = std::move(it->second);
+      } else if (std::unique_ptr<RoundMemory> fresh = p.probe->NewRoundMemory()) {
+        memories[name] = std::move(fresh);
+      }
+    }
   }
-  xid_watch_ = settings_.xid_watch;
+  round_memories_ = std::move(memories);
+  kernel_log_probe_ =
+      settings_.kernel_log_probe ? std::string(settings_.kernel_log_probe->info().name) : "";
   // Results of probes no longer scheduled would linger in /metrics forever: drop them.
   for (auto it = latest_.begin(); it != latest_.end();) {
     const bool kept =
-        it->first == "gpu_xid"
-            ? xid_watch_
-            : std::find(counters_.scheduled_probes.begin(), counters_.scheduled_probes.end(),
-                        it->first) != counters_.scheduled_probes.end();
+        (!kernel_log_probe_.empty() && it->first == kernel_log_probe_) ||
+        std::find(counters_.scheduled_probes.begin(), counters_.scheduled_probes.end(),
+                  it->first) != counters_.scheduled_probes.end();
     it = kept ? std::next(it) : latest_.erase(it);
   }
 }
@@ -337,9 +342,9 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
   Expected<slurm::SlurmOutcomeSummary> slurm_outcome =
       slurm::ReadSlurmOutcome(settings_.state_dir + "/" + slurm::kSlurmOutcomeFile);
   for (ProbeResult& result : results) {
-    // Only the agent sees the counter move between rounds: link_downed growth is a flap too.
-    if (result.name == "ib_ports") {
-      AddLinkDownedGrowth(link_downed_, settings_.profile.get(), UnixNow(), result);
+    // What only a process that lives on sees (a counter that grew between two rounds).
+    if (auto it = round_memories_.find(result.name); it != round_memories_.end()) {
+      it->second->AfterRun(settings_.profile.get(), UnixNow(), result);
     }
   }
   ApplyActionOverrides(settings_.config.action_overrides, results);
@@ -370,7 +375,7 @@ void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
 
 ProbeResult Agent::XidResult(const KernelLogView& view, const NodeInventory& inventory) {
   ProbeResult result;
-  result.name = "gpu_xid";
+  result.name = kernel_log_probe_;
   result.finished_at = UnixNow();
   const bool expects_gpus = profile_ && profile_->gpu.count.value_or(0) > 0;
   if (view.tally.entries().empty() && !inventory.HasNvidiaSigns() && !expects_gpus) {
@@ -397,8 +402,8 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
   std::lock_guard lock(results_mutex_);
   if (!inventory_) return;  // before the first round: nothing to decide on yet
   const double now = UnixNow();
-  if (xid_watch_) {
-    ProbeSnapshot& xid = latest_["gpu_xid"];
+  if (!kernel_log_probe_.empty()) {
+    ProbeSnapshot& xid = latest_[kernel_log_probe_];
     xid.result = XidResult(view, *inventory_);
     ApplyActionOverrides(settings_.config.action_overrides, xid.result);
     if (view.batches != xid_batches_seen_) {  // a new "run": the tally may have changed
@@ -668,7 +673,7 @@ int RunAgent(const AgentOptions& options, std::ostream& err) {
   // glibc gives every thread that allocates its own arena (the HTTP loop, each round's probe
   // threads); for a daemon that is mostly idle, two arenas hold the same work in less memory.
   mallopt(M_ARENA_MAX, 2);
-  topo::PrepareHwlocEnvironment(options.common.sysroot);
+  PrepareProbesForProcess(options.common.sysroot);
 
   platform::RootedFileSystem fs(options.common.sysroot);
   const NodeInventory inventory = GatherNodeInventory(fs);

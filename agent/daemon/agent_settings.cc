@@ -69,11 +69,11 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
   for (const auto& probe : AllProbes()) {
     const ProbeInfo& info = probe->info();
     const bool selected = only.empty() ? !Listed(skip, info.name) : Listed(only, info.name);
-    if (!selected) {
-      if (info.name == "gpu_xid") s.xid_watch = false;
+    if (!selected) continue;
+    if (info.agent_source == AgentSource::kKernelLogWatch) {
+      s.kernel_log_probe = probe.get();  // the watch stands for it
       continue;
     }
-    if (info.name == "gpu_xid") continue;  // the kernel-log watch stands for it
     std::chrono::milliseconds timeout = info.timeout;
     if (auto it = config->probe_timeout_seconds.find(std::string(info.name));
         it != config->probe_timeout_seconds.end()) {

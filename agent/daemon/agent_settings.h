@@ -50,10 +50,13 @@ struct ResolvedSettings {
   std::shared_ptr<const Profile> profile;  // null: observe-only
   std::string profile_requested;
   std::string profile_reason;
-  std::vector<ScheduledProbe> passive;  // every round (gpu_xid excluded: the kernel-log watch)
-  std::vector<ScheduledProbe> active;   // on SIGUSR1, and every active_interval when configured
+  // Every round; a probe whose agent_source is the kernel-log watch is kernel_log_probe instead.
+  std::vector<ScheduledProbe> passive;
+  std::vector<ScheduledProbe> active;  // on SIGUSR1, and every active_interval when configured
   std::optional<double> active_interval_seconds;
-  bool xid_watch = true;    // gpu_xid selected
+  // The selected probe the kernel-log watch produces results for; null: the watch still follows
+  // the log (XIDs count in the policy) but no such probe is reported.
+  const Probe* kernel_log_probe = nullptr;
   DrainPolicyConfig drain;  // with [actions] folded in as code actions
 };
 

@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "agent/policy/drain_policy.h"
-#include "probes/gpu_xid/gpu_xid_probe.h"
 #include "probes/kernel_log/kernel_events.h"
+#include "probes/kernel_log/xid_tally.h"
 #include "probes/platform/file_system.h"
 #include "probes/platform/kernel_log_follower.h"
 

@@ -34,11 +34,13 @@ struct CheckEnvironment {
 
 // One line for people: what the node has, in the terms the probes judged it.
 std::string Summary(const NodeInventory& inventory, const Profile* profile, const Report& report) {
+  std::string out;
   const bool gpu_probe_ran =
       std::any_of(report.probes.begin(), report.probes.end(), [](const ProbeResult& p) {
-        return p.name.starts_with("gpu_") && p.verdict != ProbeVerdict::kSkip;
+        const Probe* probe = FindProbe(p.name);
+        return probe && probe->info().subject == ProbeSubject::kGpu &&
+               p.verdict != ProbeVerdict::kSkip;
       });
-  std::string out;
   if (!inventory.HasNvidiaSigns() && !gpu_probe_ran) {
     const int expected = profile ? profile->gpu.count.value_or(0) : 0;
     out =
@@ -50,19 +52,11 @@ std::string Summary(const NodeInventory& inventory, const Profile* profile, cons
     const std::size_t gpus = inventory.PciGpus().size();
     out = std::to_string(gpus) + " NVIDIA GPU" + (gpus == 1 ? "" : "s") + " on PCI.";
   }
-  for (const ProbeResult& probe : report.probes) {
-    if (probe.name != "ib_ports" || probe.verdict == ProbeVerdict::kSkip) continue;
-    int ports = 0;
-    for (const Measurement& m : probe.measurements) ports += m.name == "ib_port_info" ? 1 : 0;
-    for (const Measurement& m : probe.measurements) {
-      if (m.name == "ib_rails_active") {
-        // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict, GCC bug 105329)
-        // about `" " + std::to_string(...)`.
-        out += ' ';
-        out += std::to_string(ports) + " RDMA port" + (ports == 1 ? "" : "s") + ", " +
-               std::to_string(static_cast<int>(m.value)) + " active rail" +
-               (m.value == 1 ? "" : "s") + ".";
-      }
+  for (const ProbeResult& result : report.probes) {
+    const Probe* probe = FindProbe(result.name);
+    if (probe == nullptr) continue;
+    if (const std::string sentence = probe->Summarize(result); !sentence.empty()) {
+      out.append(" ").append(sentence);
     }
   }
   return out;

@@ -492,6 +492,7 @@ const ProbeInfo& GpuDriverProbe::info() const {
                   "gpu_info", "", "one GPU as NVML names it: model, UUID, VBIOS; value always 1",
                   {"driver_version", "gpu", "name", "pci_bus_id", "uuid", "vbios_version"}),
           },
+      .subject = ProbeSubject::kGpu,
   };
   return kInfo;
 }

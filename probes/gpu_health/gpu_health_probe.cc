@@ -569,6 +569,7 @@ const ProbeInfo& GpuHealthProbe::info() const {
                                "the GPU's NVLink fabric registration state (nvmlGpuFabricState_t)",
                                {"gpu"}),
           },
+      .subject = ProbeSubject::kGpu,
   };
   return kInfo;
 }

@@ -227,6 +227,7 @@ const ProbeInfo& GpuPresenceProbe::info() const {
                                {"source"}),
               GaugeMeasurement("gpus_expected", "", "NVIDIA GPUs the node's profile expects"),
           },
+      .subject = ProbeSubject::kGpu,
   };
   return kInfo;
 }

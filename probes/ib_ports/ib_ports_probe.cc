@@ -421,8 +421,47 @@ const ProbeInfo& IbPortsProbe::info() const {
                 codes::kIbFirmwareMismatch, codes::kProbeError, codes::kProbeTimeout},
       .timeout = std::chrono::seconds(10),
       .measurements = IbMeasurements(),
+      .subject = ProbeSubject::kNetwork,
   };
   return kInfo;
+}
+
+std::string IbPortsProbe::Summarize(const ProbeResult& result) const {
+  if (result.verdict == ProbeVerdict::kSkip) return "";
+  int ports = 0;
+  for (const Measurement& m : result.measurements) ports += m.name == "ib_port_info" ? 1 : 0;
+  for (const Measurement& m : result.measurements) {
+    if (m.name != "ib_rails_active") continue;
+    const int rails = static_cast<int>(m.value);
+    return std::to_string(ports) + " RDMA port" + (ports == 1 ? "" : "s") + ", " +
+           std::to_string(rails) + " active rail" + (rails == 1 ? "" : "s") + ".";
+  }
+  return "";
+}
+
+namespace {
+
+class LinkDownedMemory final : public RoundMemory {
+ public:
+  void AfterRun(const Profile* profile, double now, ProbeResult& result) override {
+    const double window =
+        (profile ? profile->infiniband : InfinibandExpectations{}).link_flap_window_seconds;
+    if (window != window_seconds_) {  // a reload with the same window keeps the history
+      window_seconds_ = window;
+      counters_ = ib::CounterWindow(window);
+    }
+    AddLinkDownedGrowth(counters_, profile, now, result);
+  }
+
+ private:
+  double window_seconds_ = -1;
+  ib::CounterWindow counters_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<RoundMemory> IbPortsProbe::NewRoundMemory() const {
+  return std::make_unique<LinkDownedMemory>();
 }
 
 ProbeResult IbPortsProbe::Run(const ProbeContext& context) const {

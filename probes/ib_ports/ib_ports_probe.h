@@ -52,6 +52,11 @@ class IbPortsProbe final : public Probe {
  public:
   const ProbeInfo& info() const override;
   ProbeResult Run(const ProbeContext& context) const override;
+  // "N RDMA ports, M active rails." when the probe ran and counted rails.
+  std::string Summarize(const ProbeResult& result) const override;
+  // AddLinkDownedGrowth over the profile's link_flap_window_seconds; a profile with another
+  // window starts a new history.
+  std::unique_ptr<RoundMemory> NewRoundMemory() const override;
 };
 
 }  // namespace nodehealth

@@ -127,6 +127,7 @@ const ProbeInfo& MpiAllreduceProbe::info() const {
                                "MPI all-reduce time per call by message size", {"size_bytes"}),
               GaugeMeasurement("allreduce_ranks", "", "MPI ranks of the all-reduce run"),
           },
+      .subject = ProbeSubject::kNetwork,
   };
   return kInfo;
 }

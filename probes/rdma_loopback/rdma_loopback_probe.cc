@@ -262,6 +262,7 @@ const ProbeInfo& RdmaLoopbackProbe::info() const {
                                "99th percentile latency of a small RDMA WRITE on the loopback",
                                {"device", "port"}),
           },
+      .subject = ProbeSubject::kNetwork,
   };
   return kInfo;
 }

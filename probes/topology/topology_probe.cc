@@ -284,6 +284,7 @@ const ProbeInfo& TopologyProbe::info() const {
                                "PHB, 4 NODE, 5 SYS",
                                {"gpu", "hca"}),
           },
+      .subject = ProbeSubject::kNode,
   };
   return kInfo;
 }

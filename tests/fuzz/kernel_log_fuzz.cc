@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "probes/gpu_xid/xid_catalog.h"
 #include "probes/kernel_log/kernel_log_line.h"
+#include "probes/kernel_log/xid_catalog.h"
 #include "probes/kernel_log/xid_event.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

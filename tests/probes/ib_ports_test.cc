@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "probes/gpu_xid/gpu_xid_probe.h"
 #include "tests/support/test_env.h"
 
 namespace nodehealth {
@@ -303,6 +304,43 @@ TEST(LinkDownedGrowthTest, KernelLogFindingIsNotDuplicatedAndErrorsAreLeftAlone)
   errored.verdict = ProbeVerdict::kError;
   AddLinkDownedGrowth(window, nullptr, 120, errored);
   EXPECT_TRUE(errored.findings.empty());
+}
+
+// The agent's round memory (Probe::NewRoundMemory) runs the same growth check over the profile's
+// window, and a profile with another window starts a new history.
+TEST(LinkDownedGrowthTest, RoundMemoryKeepsItsHistoryUntilTheWindowChanges) {
+  const IbPortsProbe probe;
+  std::unique_ptr<RoundMemory> memory = probe.NewRoundMemory();
+  ASSERT_NE(memory, nullptr);
+  Profile short_window;
+  short_window.infiniband.link_flap_window_seconds = 600;
+  ProbeResult first = LinkDownedResult(3);
+  memory->AfterRun(nullptr, 1000, first);
+  ProbeResult grown = LinkDownedResult(5);
+  memory->AfterRun(nullptr, 1060, grown);
+  ASSERT_EQ(grown.findings.size(), 1u);
+  EXPECT_EQ(grown.findings[0].code, "ib_link_flapping");
+  EXPECT_EQ(grown.findings[0].evidence[0].observed, "+2 within 21600 s");
+  // Another window: the history so far no longer counts.
+  ProbeResult after_reload = LinkDownedResult(6);
+  memory->AfterRun(&short_window, 1120, after_reload);
+  EXPECT_TRUE(after_reload.findings.empty());
+  ProbeResult grown_again = LinkDownedResult(8);
+  memory->AfterRun(&short_window, 1180, grown_again);
+  ASSERT_EQ(grown_again.findings.size(), 1u);
+  EXPECT_EQ(grown_again.findings[0].evidence[0].observed, "+2 within 600 s");
+}
+
+TEST(IbPortsSummaryTest, CountsPortsAndActiveRailsAndSaysNothingWhenSkipped) {
+  const IbPortsProbe probe;
+  ProbeResult result;
+  result.measurements = {{"ib_port_info", {{"device", "mlx5_0"}, {"port", "1"}}, 1},
+                         {"ib_port_info", {{"device", "mlx5_1"}, {"port", "1"}}, 1},
+                         {"ib_rails_active", {}, 1}};
+  EXPECT_EQ(probe.Summarize(result), "2 RDMA ports, 1 active rail.");
+  result.verdict = ProbeVerdict::kSkip;
+  EXPECT_EQ(probe.Summarize(result), "");
+  EXPECT_EQ(GpuXidProbe().Summarize(result), "");  // the default: nothing to say
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "probes/gpu_xid/xid_catalog.h"
+#include "probes/kernel_log/xid_catalog.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "probes/gpu_xid/xid_catalog.h"
+#include "probes/kernel_log/xid_catalog.h"
 
 #include <array>
 
@@ -8,7 +8,7 @@ namespace nodehealth {
 namespace {
 
 constexpr XidCatalogEntry kXidCatalog[] = {
-#include "probes/gpu_xid/xid_catalog_data.inc"
+#include "probes/kernel_log/xid_catalog_data.inc"
 };
 
 }  // namespace

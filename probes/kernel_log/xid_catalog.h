@@ -1,4 +1,4 @@
-// NVIDIA's XID catalogue as data (probes/gpu_xid/xid_catalog_data.inc, generated from the
+// NVIDIA's XID catalogue as data (probes/kernel_log/xid_catalog_data.inc, generated from the
 // spreadsheet by tools/gen_xid_catalog.py), and the mapping from its resolution buckets to
 // nodehealth actions.
 //
