@@ -18,6 +18,19 @@
 
 namespace nodehealth {
 
+// How the drain policy treats a code by default; [drain.<code>] in the config overrides it
+// (agent/policy/drain_policy.h).
+enum class DrainPersistence {
+  kOneRun,  // drains on one failing run, released by the next passing run
+  kNoisy,   // drains after [drain] noisy_rounds failing runs in a row (bandwidth, error counters)
+  kSticky,  // a hard fault: drains at once and is held until a reboot or a passing run
+};
+
+// What the finding is about, for people and for routing (GPU vendor, fabric, the node, nodehealth
+// itself).
+enum class FindingCategory { kGpu, kNetwork, kNode, kProbe };
+std::string_view ToString(FindingCategory category);  // "gpu", "network", "node", "probe"
+
 struct CatalogEntry {
   std::string_view code;
   Severity severity;
@@ -28,6 +41,11 @@ struct CatalogEntry {
   // again on every run: a later run that no longer sees it (the ring buffer wrapped, the agent
   // restarted) proves nothing, so the drain policy releases such a fault only with a reboot.
   bool reports_event = false;
+  DrainPersistence persistence = DrainPersistence::kOneRun;
+  // kSticky only from this action up (gpu_xid: an XID whose catalogue action is reset_gpu or more
+  // is a hard fault; an application XID is not).
+  Action sticky_from = Action::kNone;
+  FindingCategory category = FindingCategory::kNode;
 };
 
 // All entries, in catalogue order.

@@ -16,9 +16,11 @@ namespace {
 
 using Key = std::tuple<std::string, std::string, std::string>;  // probe, code, entity
 
+// The catalogue's default (finding_catalog.h): a sticky code from its sticky_from action up.
 bool IsHard(std::string_view code, Action action) {
-  return code == codes::kGpuLost || code == codes::kGpuRowRemapFailure ||
-         (code == codes::kGpuXid && action >= Action::kResetGpu);
+  const CatalogEntry* entry = FindCatalogEntry(code);
+  return entry != nullptr && entry->persistence == DrainPersistence::kSticky &&
+         action >= entry->sticky_from;
 }
 
 // A probe that errored or was skipped has not looked again, so its silence proves nothing.
@@ -137,10 +139,8 @@ Treatment TreatFinding(const DrainPolicyConfig& config, std::string_view code, A
 bool IsHardByDefault(const Finding& finding) { return IsHard(finding.code, finding.action); }
 
 bool IsNoisyByDefault(std::string_view code) {
-  return code == codes::kRdmaLoopbackBandwidthLow || code == codes::kMpiAllreduceBandwidthLow ||
-         code == codes::kIbPortErrors || code == codes::kProbeTimeout ||
-         code == codes::kProbeError || code == codes::kGpuTemperatureHigh ||
-         code == codes::kGpuClockSlowdown;
+  const CatalogEntry* entry = FindCatalogEntry(code);
+  return entry != nullptr && entry->persistence == DrainPersistence::kNoisy;
 }
 
 PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyInput& input,

@@ -2,6 +2,8 @@
 // probe, the XID event history, the previous decision's state) to a drain decision with reasons.
 // This is where hysteresis lives (GUIDE.md "How results flow"):
 //
+//   Which codes are hard and which noisy is the finding catalogue's (CatalogEntry::persistence,
+//   probes/finding_catalog.cc); [drain.<code>] overrides it.
 //   * hard faults act at once and are sticky: gpu_lost, gpu_row_remap_failure, and gpu_xid findings
 //     whose action is reset_gpu or higher (XID 79, 48, 95, ...). A sticky fault stays a reason
 //     until the node reboots (boot id changes) or the probe that reported it has decided again (a
@@ -13,8 +15,7 @@
 //   * "newer run" compares run ids (ProbeSnapshot::run) that only grow, across agent restarts too:
 //     PolicyState::last_run_id is persisted and the agent numbers its runs after it.
 //   * noisy codes (bandwidth, error counters, probe_error/probe_timeout, thermal, clocks) drain
-//   only
-//     after `rounds` failing runs of their probe in a row (default
+//     only after `rounds` failing runs of their probe in a row (default
 //     DrainPolicyConfig::noisy_rounds); until then they are listed as pending.
 //   * every other finding whose action implies draining acts at once and clears with the finding.
 //   * XID windows: `count` XIDs of one number on one GPU inside `window_seconds` give `action`,

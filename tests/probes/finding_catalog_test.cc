@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "probes/all_probes.h"
 
@@ -62,6 +65,28 @@ TEST(FindingCatalogTest, EveryCodeAProbeDeclaresIsCatalogued) {
       EXPECT_NE(FindCatalogEntry(code), nullptr) << probe->info().name << ": " << code;
     }
   }
+}
+
+// What the drain policy used to hard-code, now the catalogue's (drain_policy.h).
+TEST(FindingCatalogTest, PersistenceAndCategories) {
+  std::vector<std::string> sticky, noisy;
+  std::map<std::string, std::vector<std::string>> by_category;
+  for (const CatalogEntry& entry : FindingCatalog()) {
+    if (entry.persistence == DrainPersistence::kSticky) sticky.emplace_back(entry.code);
+    if (entry.persistence == DrainPersistence::kNoisy) noisy.emplace_back(entry.code);
+    by_category[std::string(ToString(entry.category))].emplace_back(entry.code);
+  }
+  EXPECT_EQ(sticky, (std::vector<std::string>{"gpu_lost", "gpu_row_remap_failure", "gpu_xid"}));
+  EXPECT_EQ(FindCatalogEntry("gpu_xid")->sticky_from, Action::kResetGpu);
+  EXPECT_EQ(FindCatalogEntry("gpu_lost")->sticky_from, Action::kNone);
+  EXPECT_EQ(noisy,
+            (std::vector<std::string>{"ib_port_errors", "rdma_loopback_bandwidth_low",
+                                      "mpi_allreduce_bandwidth_low", "probe_timeout", "probe_error",
+                                      "gpu_temperature_high", "gpu_clock_slowdown"}));
+  EXPECT_EQ(by_category["probe"], (std::vector<std::string>{"probe_timeout", "probe_error"}));
+  EXPECT_EQ(by_category["node"], std::vector<std::string>{"topology_mismatch"});
+  EXPECT_EQ(by_category["network"].size(), 12u);  // ib_*, rdma_*, mpi_*, pcie_link_degraded (HCAs)
+  EXPECT_EQ(by_category["gpu"].size(), 19u);
 }
 
 TEST(ActionTest, OrderAndNames) {
