@@ -4,8 +4,9 @@
 #   tools/setup.sh check   install what the build needs, build, run `nodehealth check` here
 #   tools/setup.sh test    install what the build and the tests need, build, run the whole suite
 #                          (unit, fixture, command-line, golden and hardware tests with GCC, then
-#                          the fuzz targets under libFuzzer with clang, then Release builds of the
-#                          binaries with both), warnings as errors throughout
+#                          the fuzz targets under libFuzzer with clang, the daemon's tests under
+#                          ASan+UBSan and TSan with clang, then Release builds of the binaries
+#                          with both), warnings as errors throughout
 #
 # Everything comes from Debian 12's own packages. Runs apt-get through sudo when not root.
 # The tests read ../shared/fixtures/peer (real data from public projects) beside the clone;
@@ -92,6 +93,26 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=
   -DNODEHEALTH_FUZZ=ON -DNODEHEALTH_WERROR=ON
 cmake --build build-fuzz -j "$jobs"
 ctest --test-dir build-fuzz -j "$jobs" --output-on-failure --timeout 300
+# The daemon under AddressSanitizer with UBSan, then under ThreadSanitizer (clang): its unit tests
+# and the end-to-end tests of the real agent, built with the same sanitizer (the agent runs rounds,
+# a kernel-log watch, an NVML event thread, the HTTP loop and a signal thread side by side). A
+# report fails the run: UBSan does not recover, ASan and TSan stop at the first report
+# (halt_on_error), and the test binary exits non-zero. About 8 minutes each on 2 cores.
+daemon_unit='DrainPolicy*:PolicyState*:Http*:SecureServer*:RoundRunner*:RunProbes*:StatusFile*'
+daemon_unit+=':ReportRedaction*:Kernel*:SdNotify*:Agent*:Slurm*:Config*:WebConfig*:HostileFiles*'
+daemon_e2e='Agent*:HostileFiles*'
+for sanitizer in address thread; do
+  echo "== the daemon's tests under the ${sanitizer} sanitizer (clang)"
+  CC=clang-14 CXX=clang++-14 cmake -S . -B "build-$sanitizer" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNODEHEALTH_SANITIZE="$sanitizer" -DNODEHEALTH_WERROR=ON \
+    -DNODEHEALTH_BUILD_BENCH=OFF -DNODEHEALTH_PEER_FIXTURES="$peer"
+  cmake --build "build-$sanitizer" -j "$jobs" --target nodehealth nodehealth_tests \
+    nodehealth_e2e_tests
+  ASAN_OPTIONS=halt_on_error=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    "build-$sanitizer/tests/nodehealth_tests" --gtest_filter="$daemon_unit"
+  ASAN_OPTIONS=halt_on_error=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    "build-$sanitizer/tests/nodehealth_e2e_tests" --gtest_filter="$daemon_e2e"
+done
 
 # Release (-O3) is what users and packagers often build, and each compiler warns where the other
 # does not (GCC 12 at -O3: false -Wrestrict; clang: unused private fields, enum arithmetic in
