@@ -21,7 +21,8 @@ Report DrainingReport() {
                                .severity = Severity::kFail,
                                .action = Action::kReboot,
                                .entity = "node",
-                               .message = "7 of 8 GPUs"});
+                               .message = "7 of 8 GPUs",
+                               .evidence = {}});
   FinalizeVerdict(presence);
   ProbeResult xid;
   xid.name = "gpu_xid";
@@ -29,7 +30,8 @@ Report DrainingReport() {
                           .severity = Severity::kFail,
                           .action = Action::kResetGpu,
                           .entity = "gpu/0000:19:00.0",
-                          .message = "XID 48"});
+                          .message = "XID 48",
+                          .evidence = {}});
   FinalizeVerdict(xid);
   ProbeResult skipped;
   skipped.name = "ib_ports";

@@ -49,7 +49,9 @@ TEST(MeasurementCatalogTest, DeclarationsFollowTheNamingRules) {
       EXPECT_TRUE(base.ends_with("_" + spec->unit)) << "the name ends with its unit";
     }
     for (const std::string_view unit : {"_seconds", "_celsius", "_bytes_per_second"}) {
-      if (spec->name.ends_with(unit)) EXPECT_EQ("_" + spec->unit, unit) << "unit not declared";
+      if (spec->name.ends_with(unit)) {
+        EXPECT_EQ("_" + spec->unit, unit) << "unit not declared";
+      }
     }
     EXPECT_TRUE(std::is_sorted(spec->labels.begin(), spec->labels.end()));
     EXPECT_EQ(std::set<std::string>(spec->labels.begin(), spec->labels.end()).size(),
