@@ -100,6 +100,7 @@ ctest --test-dir build-fuzz -j "$jobs" --output-on-failure --timeout 300
 # (halt_on_error), and the test binary exits non-zero. About 8 minutes each on 2 cores.
 daemon_unit='DrainPolicy*:PolicyState*:Http*:SecureServer*:RoundRunner*:RunProbes*:StatusFile*'
 daemon_unit+=':ReportRedaction*:Kernel*:SdNotify*:Agent*:Slurm*:Config*:WebConfig*:HostileFiles*'
+daemon_unit+=':-HttpClientTest.*'  # the tests' own loopback client, with a timing bound
 daemon_e2e='Agent*:HostileFiles*'
 for sanitizer in address thread; do
   echo "== the daemon's tests under the ${sanitizer} sanitizer (clang)"

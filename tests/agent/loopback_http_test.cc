@@ -76,7 +76,7 @@ TEST(HttpClientTest, AnEndlessBodyEndsAtTheDeadline) {
     EXPECT_FALSE(response.ok()) << head;
     EXPECT_TRUE(response.timed_out || response.error.find("larger than") != std::string::npos)
         << response.error;
-    EXPECT_LT(took, 2.0) << head;
+    EXPECT_LT(took, 3.0) << head;  // a 1 s deadline, with room for a loaded or sanitized run
   }
 }
 
