@@ -28,7 +28,7 @@
 #include "agent/daemon/nvml_xid_events.h"
 #include "agent/daemon/sd_notify.h"
 #include "agent/engine/probe_runner.h"
-#include "agent/engine/round_runner.h"
+#include "agent/engine/report_assembly.h"
 #include "agent/policy/policy_state.h"
 #include "agent/policy/report_support.h"
 #include "agent/policy/status_file.h"
@@ -38,10 +38,6 @@
 #include "probes/platform/child_process.h"
 #include "probes/platform/sysfs_values.h"
 #include "probes/platform/trusted_file.h"
-
-#ifndef NODEHEALTH_VERSION
-#define NODEHEALTH_VERSION "0.0.0"
-#endif
 
 namespace nodehealth::agent {
 namespace {
@@ -149,7 +145,7 @@ class Agent {
   SteadyClock::time_point last_state_write_{};
 
   std::shared_ptr<platform::NvmlRuntime> nvml_;
-  RoundRunner runner_;
+  ProbeRunner runner_;
   // Probe::NewRoundMemory of each scheduled probe that has one, by probe name; scheduler thread.
   std::map<std::string, std::unique_ptr<RoundMemory>> round_memories_;
   SnapshotStore store_;
@@ -174,17 +170,17 @@ class Agent {
 void Agent::SetScheduled() {
   std::lock_guard lock(results_mutex_);
   counters_.scheduled_probes.clear();
-  for (const auto* list : {&settings_.passive, &settings_.active}) {
+  for (const auto* list : {&settings_.plan.passive, &settings_.plan.active}) {
     for (const ScheduledProbe& p : *list) {
       counters_.scheduled_probes.emplace_back(p.probe->info().name);
     }
   }
   drain_ = settings_.drain;
-  profile_ = settings_.profile;
+  profile_ = settings_.plan.profile;
   counters_.round_interval_seconds = settings_.interval_seconds;
   // A reload keeps the memories of probes still scheduled (their histories go on).
   std::map<std::string, std::unique_ptr<RoundMemory>> memories;
-  for (const auto* list : {&settings_.passive, &settings_.active}) {
+  for (const auto* list : {&settings_.plan.passive, &settings_.plan.active}) {
     for (const ScheduledProbe& p : *list) {
       const std::string name(p.probe->info().name);
       if (auto it = round_memories_.find(name); it != round_memories_.end()) {
@@ -195,8 +191,9 @@ void Agent::SetScheduled() {
     }
   }
   round_memories_ = std::move(memories);
-  kernel_log_probe_ =
-      settings_.kernel_log_probe ? std::string(settings_.kernel_log_probe->info().name) : "";
+  kernel_log_probe_ = settings_.plan.kernel_log_probe
+                          ? std::string(settings_.plan.kernel_log_probe->info().name)
+                          : "";
   // Results of probes no longer scheduled would linger in /metrics forever: drop them.
   for (auto it = latest_.begin(); it != latest_.end();) {
     const bool kept =
@@ -320,7 +317,8 @@ void Agent::Reload() {
     std::lock_guard lock(results_mutex_);
     counters_.config_reload_ok = true;
     counters_.config_reload_time = UnixNow();
-    spdlog::info("reloaded: profile {}", settings_.profile ? settings_.profile->name : "none");
+    spdlog::info("reloaded: profile {}",
+                 settings_.plan.profile ? settings_.plan.profile->name : "none");
   }
   Reevaluate({}, /*round_ended=*/false);
   SdNotify("READY=1");
@@ -328,26 +326,25 @@ void Agent::Reload() {
 
 void Agent::RunRound(const std::vector<ScheduledProbe>& probes) {
   if (probes.empty()) return;
-  auto environment = std::make_shared<RoundEnvironment>(options_.common.sysroot);
+  auto environment = std::make_shared<RunEnvironment>(options_.common.sysroot, nvml_);
   environment->inventory = GatherNodeInventory(environment->fs);
-  environment->profile = settings_.profile;
-  environment->nvml = nvml_;
+  environment->profile = settings_.plan.profile;
   environment->topology_xml = options_.common.topology_xml.value_or("");
-  environment->topology_baseline = settings_.config.topology_baseline.value_or("");
-  environment->mpi_allreduce_ranks = settings_.config.mpi_allreduce_ranks;
+  environment->topology_baseline = settings_.plan.config.topology_baseline.value_or("");
+  environment->mpi_allreduce_ranks = settings_.plan.config.mpi_allreduce_ranks;
   ExpectProgressWithin(LongestTimeout(probes) + nodehealth::kProbeGrace + std::chrono::seconds(30));
   const double started = UnixNow();
-  std::vector<ProbeResult> results = runner_.Run(probes, environment);
+  std::vector<ProbeResult> results = runner_.Run(probes, environment).results;
   if (runner_.cancelled()) return;  // stopping: these results were abandoned, not decided
   Expected<slurm::SlurmOutcomeSummary> slurm_outcome =
       slurm::ReadSlurmOutcome(settings_.state_dir + "/" + slurm::kSlurmOutcomeFile);
   for (ProbeResult& result : results) {
     // What only a process that lives on sees (a counter that grew between two rounds).
     if (auto it = round_memories_.find(result.name); it != round_memories_.end()) {
-      it->second->AfterRun(settings_.profile.get(), UnixNow(), result);
+      it->second->AfterRun(settings_.plan.profile.get(), UnixNow(), result);
     }
   }
-  ApplyActionOverrides(settings_.config.action_overrides, results);
+  ApplyActionOverrides(settings_.plan.config.action_overrides, results);
   {
     std::lock_guard lock(results_mutex_);
     inventory_ = std::shared_ptr<const NodeInventory>(environment, &environment->inventory);
@@ -405,7 +402,7 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
   if (!kernel_log_probe_.empty()) {
     ProbeSnapshot& xid = latest_[kernel_log_probe_];
     xid.result = XidResult(view, *inventory_);
-    ApplyActionOverrides(settings_.config.action_overrides, xid.result);
+    ApplyActionOverrides(settings_.plan.config.action_overrides, xid.result);
     if (view.batches != xid_batches_seen_) {  // a new "run": the tally may have changed
       xid_batches_seen_ = view.batches;
       xid.run = ++last_run_id_;
@@ -417,23 +414,22 @@ void Agent::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended) {
   input.now = now;
   input.new_xids = std::move(new_xids);
   const bool had_new_xids = !input.new_xids.empty();
-  Report report;
-  report.node = node_;
-  report.mode = "agent";
-  if (profile_) report.profile = profile_->name;
-  report.profile_requested = settings_.profile_requested;
-  report.profile_reason = settings_.profile_reason;
-  report.started_at = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::duration<double>(round_started_)));
-  report.duration_seconds = round_seconds_;
-  report.version = NODEHEALTH_VERSION;
   input.probes = LatestInCatalogueOrder();  // the report lists probes in catalogue order
-  for (const ProbeSnapshot& snapshot : input.probes) report.probes.push_back(snapshot.result);
+  std::vector<ProbeResult> results;
+  for (const ProbeSnapshot& snapshot : input.probes) results.push_back(snapshot.result);
+  Report report =
+      AssembleReport({.node = node_,
+                      .mode = "agent",
+                      .plan = settings_.plan,
+                      .started_at = std::chrono::system_clock::time_point(
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              std::chrono::duration<double>(round_started_))),
+                      .duration_seconds = round_seconds_},
+                     std::move(results));
   const PolicyOutput output = EvaluateDrainPolicy(drain_, input, policy_state_);
   policy_state_ = output.state;
 
-  Decide(report);  // the verdict as `check` would give it; the policy's decision replaces drain
+  // The verdict as `check` would give it (AssembleReport); the policy's decision replaces drain.
   report.drain = output.decision;
   if (report.drain.recommended) {
     report.verdict = RunVerdict::kFail;
@@ -508,7 +504,7 @@ void Agent::WriteStateFiles(bool stopping) {
   // The status file vouches for the node only while the agent runs: valid for a few rounds (and
   // the longest probe), and no longer from the moment the agent stops.
   std::chrono::milliseconds longest =
-      std::max(LongestTimeout(settings_.passive), LongestTimeout(settings_.active));
+      std::max(LongestTimeout(settings_.plan.passive), LongestTimeout(settings_.plan.active));
   const double valid_seconds = stopping ? 0
                                         : 3 * settings_.interval_seconds +
                                               std::chrono::duration<double>(longest).count() + 30;
@@ -519,7 +515,7 @@ void Agent::WriteStateFiles(bool stopping) {
                                                .updated_at = UnixNow(),
                                                .valid_seconds = valid_seconds,
                                                .round_interval_seconds = settings_.interval_seconds,
-                                               .version = NODEHEALTH_VERSION,
+                                               .version = std::string(NodehealthVersion()),
                                                .pid = static_cast<long>(::getpid()),
                                                .state_error = counters_.state_error});
   if (Expected<bool> saved = WriteFileAtomically(dir + "/" + kStatusFileName, status); !saved) {
@@ -568,7 +564,7 @@ int Agent::Run(std::ostream& err) {
     listen_retry = std::thread([this, &err] { ListenRetryLoop(err); });
   }
 
-  ExpectProgressWithin(LongestTimeout(settings_.passive) + std::chrono::seconds(60));
+  ExpectProgressWithin(LongestTimeout(settings_.plan.passive) + std::chrono::seconds(60));
   {
     std::lock_guard lock(results_mutex_);
     inventory_ = std::make_shared<const NodeInventory>(GatherNodeInventory(fs_));
@@ -623,8 +619,8 @@ int Agent::Run(std::ostream& err) {
       }
     }
     if (SteadyClock::now() >= next_passive) {
-      RunRound(settings_.passive);
-      if (settings_.passive.empty()) Reevaluate({}, /*round_ended=*/true);
+      RunRound(settings_.plan.passive);
+      if (settings_.plan.passive.empty()) Reevaluate({}, /*round_ended=*/true);
       next_passive = after(settings_.interval_seconds * (1 + settings_.jitter * jitter(random)));
       if (!ready) {
         ready = true;
@@ -636,7 +632,7 @@ int Agent::Run(std::ostream& err) {
     }
     if (run_active || SteadyClock::now() >= next_active) {
       spdlog::info("running the active probes");
-      RunRound(settings_.active);
+      RunRound(settings_.plan.active);
       next_active =
           settings_.active_interval_seconds ? after(*settings_.active_interval_seconds) : kNever;
     }

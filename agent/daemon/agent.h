@@ -1,8 +1,8 @@
 // `nodehealth agent` (CONTRACT.md): the daemon on every execute node.
 //
 //   * scheduler: passive probes every --interval (+- jitter), each on its own thread with its own
-//     deadline (round_runner.h); active probes on SIGUSR1 or every [agent] active_interval_seconds
-//     when the config names them; never both at once.
+//     deadline (engine/probe_runner.h, the runner `check` uses); active probes on SIGUSR1 or every
+//     [agent] active_interval_seconds when the config names them; never both at once.
 //   * kernel-log watch (kernel_log_watch.h): XIDs, NVLink and mlx5 errors, link up/down, from boot
 //     on; an XID reaches /metrics and the drain decision within a second.
 //   * drain policy (drain_policy.h) over the latest results and the XID history, re-evaluated

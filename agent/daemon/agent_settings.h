@@ -16,7 +16,7 @@
 #include "agent/config/profile_selector.h"
 #include "agent/config/state_dir.h"
 #include "agent/engine/check_run.h"
-#include "agent/engine/round_runner.h"
+#include "agent/engine/run_plan.h"
 #include "agent/http/http_server.h"
 #include "agent/policy/drain_policy.h"
 #include "probes/util/expected.h"
@@ -36,7 +36,12 @@ inline constexpr double kDefaultJitter = 0.1;
 inline constexpr const char* kDefaultListen = "0.0.0.0:9840";
 
 struct ResolvedSettings {
-  Config config;
+  // The config, the profile and the probes, chosen as `check` chooses them (run_plan.h, kAgent):
+  // passive probes every round, active ones on SIGUSR1 and every active_interval when the config
+  // names them; plan.kernel_log_probe is the selected probe the kernel-log watch reports for
+  // (null: the watch still follows the log and XIDs count in the policy, but no such probe is
+  // reported).
+  RunPlan plan;
   std::string listen;
   double interval_seconds = kDefaultIntervalSeconds;
   double jitter = kDefaultJitter;  // +- this fraction of the interval
@@ -47,16 +52,7 @@ struct ResolvedSettings {
   std::shared_ptr<const http::ServerSecurity> web_security;
   bool report_process_names = false;
   std::string nvml_library;
-  std::shared_ptr<const Profile> profile;  // null: observe-only
-  std::string profile_requested;
-  std::string profile_reason;
-  // Every round; a probe whose agent_source is the kernel-log watch is kernel_log_probe instead.
-  std::vector<ScheduledProbe> passive;
-  std::vector<ScheduledProbe> active;  // on SIGUSR1, and every active_interval when configured
   std::optional<double> active_interval_seconds;
-  // The selected probe the kernel-log watch produces results for; null: the watch still follows
-  // the log (XIDs count in the policy) but no such probe is reported.
-  const Probe* kernel_log_probe = nullptr;
   DrainPolicyConfig drain;  // with [actions] folded in as code actions
 };
 

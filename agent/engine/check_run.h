@@ -1,13 +1,13 @@
-// One run of the probes as `check`, `burnin` and the Slurm fallback check do it: load the config,
-// choose the profile, select the probes, run them with their deadlines (passive ones first, then
-// active ones) and assemble the Report value. Nothing is rendered or written here: the commands
+// One run of the probes as `check`, `burnin` and the Slurm fallback check do it: plan it
+// (run_plan.h: config, profile, probes), run the probes with their deadlines (probe_runner.h;
+// passive ones first, then active ones) and assemble the Report value (report_assembly.h), the
+// same three steps as each of the agent's rounds. Nothing is rendered or written here: the commands
 // do that at their edge (cli/check_command.h renders JSON or a table and writes files; the Slurm
 // fallback reads the Report directly).
 //
-// Ownership: a probe thread that outlived its deadline, or a hung NVML call, still uses the
-// run's environment (file system, inventory, profile, NVML). RunCheckOnce then keeps that
-// environment alive for the rest of the process on purpose (`must_exit_immediately`): the caller
-// writes its output and ends the process with std::_Exit.
+// Ownership: a probe thread that outlived its deadline, or a hung NVML call, still holds the
+// run's environment (file system, inventory, profile, NVML) through its shared_ptr; the caller
+// then writes its output and ends the process with std::_Exit (`must_exit_immediately`).
 //
 // Thread safety: one run at a time per process (it arms the process-wide hard deadline through
 // `arm_hard_deadline`); otherwise reentrant.

@@ -1,4 +1,4 @@
-// Unit tests of the agent's parts that need no server: the round runner with a hung probe, the
+// Unit tests of the agent's parts that need no server: the
 // kernel-event classifier, sd_notify over a real datagram socket, the listen-address syntax, and
 // the snapshot's metric families.
 #include <gtest/gtest.h>
@@ -12,7 +12,6 @@
 #include "agent/daemon/agent_snapshot.h"
 #include "agent/daemon/http_endpoint.h"
 #include "agent/daemon/sd_notify.h"
-#include "agent/engine/round_runner.h"
 #include "exporters/metric_families.h"
 #include "probes/kernel_log/kernel_events.h"
 #include "tests/support/fixture_node.h"
@@ -21,60 +20,6 @@ namespace nodehealth::agent {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Sleeps `work` and ignores its deadline, as a probe stuck in a hung NVML call would.
-class SleepyProbe final : public Probe {
- public:
-  SleepyProbe(std::string_view name, std::chrono::milliseconds work) : work_(work) {
-    info_.name = name;
-    info_.kind = ProbeKind::kPassive;
-    info_.timeout = 1s;
-  }
-  const ProbeInfo& info() const override { return info_; }
-  ProbeResult Run(const ProbeContext&) const override {
-    ++runs;
-    std::this_thread::sleep_for(work_);
-    return {};
-  }
-  mutable std::atomic<int> runs{0};
-
- private:
-  ProbeInfo info_;
-  std::chrono::milliseconds work_;
-};
-
-TEST(RoundRunnerTest, AStuckProbeIsNotStartedAgainAndDoesNotDelayTheNextRound) {
-  nodehealth::testing::TempDir dir;
-  auto environment = std::make_shared<RoundEnvironment>(dir.path());
-  static const SleepyProbe stuck("stuck", 2500ms);  // outlives its abandoned runs
-  const SleepyProbe quick("quick", 5ms);
-  RoundRunner runner;
-  std::vector<ProbeResult> first = runner.Run({{&stuck, 100ms}, {&quick, 100ms}}, environment);
-  ASSERT_EQ(first.size(), 2u);
-  EXPECT_EQ(first[0].name, "stuck");
-  EXPECT_EQ(first[0].verdict, ProbeVerdict::kError);
-  ASSERT_EQ(first[0].findings.size(), 1u);
-  EXPECT_EQ(first[0].findings[0].code, "probe_timeout");
-  EXPECT_EQ(first[1].verdict, ProbeVerdict::kPass);
-  EXPECT_GT(first[1].finished_at, 1.7e9);
-  EXPECT_EQ(runner.Stuck(), std::vector<std::string>{"stuck"});
-
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<ProbeResult> second = runner.Run({{&stuck, 100ms}, {&quick, 100ms}}, environment);
-  const double took =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(took, 0.3);  // the stuck probe was not waited for again
-  EXPECT_EQ(stuck.runs.load(), 1);
-  ASSERT_EQ(second[0].findings.size(), 1u);
-  EXPECT_EQ(second[0].findings[0].code, "probe_timeout");
-  EXPECT_NE(second[0].findings[0].message.find("previous run has not returned"), std::string::npos);
-  EXPECT_EQ(quick.runs.load(), 2);
-
-  std::this_thread::sleep_for(2600ms);  // the stuck run returns: it may run again
-  EXPECT_TRUE(runner.Stuck().empty());
-  runner.Run({{&stuck, 100ms}}, environment);
-  EXPECT_EQ(stuck.runs.load(), 2);
-}
 
 TEST(KernelEventsTest, ClassifiesTheKindsTheAgentCounts) {
   const auto kind = [](std::string_view message) -> std::string {
