@@ -63,7 +63,7 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point time) {
   return buffer;
 }
 
-std::string RenderJsonReport(const Report& report) {
+Json ReportJson(const Report& report) {
   Json reasons = Json::array();
   for (const DrainReason& r : report.drain.reasons) {
     reasons.push_back(Json{{"code", r.code},
@@ -90,7 +90,13 @@ std::string RenderJsonReport(const Report& report) {
       {"probes", std::move(probes)},
       {"nodehealth_version", report.version},
   };
-  return out.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return out;
 }
+
+std::string RenderJson(const Json& json) {
+  return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::string RenderJsonReport(const Report& report) { return RenderJson(ReportJson(report)); }
 
 }  // namespace nodehealth

@@ -129,7 +129,7 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
   AddAgentMetrics(input.counters, f);
   snapshot->families = f.Build();
 
-  nlohmann::json report = nlohmann::json::parse(RenderJsonReport(input.report));
+  nlohmann::ordered_json report = ReportJson(input.report);
   report["policy"] = PolicyStatusJson(input.policy.state);
   report["policy"]["xid_events_remembered"] = input.policy.state.xid_history.size();
   // A drain decision that cannot be saved is lost at the next restart: say so where people look.
@@ -141,7 +141,7 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
       {"lines", input.kernel_log.stats.lines},
   };
   if (!input.report_process_names) RedactProcessIdentities(report);
-  snapshot->report_json = report.dump(2) + "\n";
+  snapshot->report_json = RenderJson(report);
   return snapshot;
 }
 

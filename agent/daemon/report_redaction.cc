@@ -95,13 +95,13 @@ std::string RedactProcessIdentities(std::string_view text) {
   return out;
 }
 
-void RedactProcessIdentities(nlohmann::json& json) {
+void RedactProcessIdentities(nlohmann::ordered_json& json) {
   if (json.is_string()) {
     const std::string& text = json.get_ref<const std::string&>();
     std::string redacted = RedactProcessIdentities(text);
     if (redacted != text) json = std::move(redacted);
   } else if (json.is_array() || json.is_object()) {
-    for (nlohmann::json& child : json) RedactProcessIdentities(child);
+    for (nlohmann::ordered_json& child : json) RedactProcessIdentities(child);
   }
 }
 

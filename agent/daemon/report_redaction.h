@@ -34,6 +34,6 @@ inline constexpr std::string_view kRedacted = "<redacted>";
 std::string RedactProcessIdentities(std::string_view text);
 
 // Every string in `json` (keys untouched).
-void RedactProcessIdentities(nlohmann::json& json);
+void RedactProcessIdentities(nlohmann::ordered_json& json);
 
 }  // namespace nodehealth::agent

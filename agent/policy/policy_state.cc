@@ -259,7 +259,7 @@ Expected<bool> SavePolicyState(const std::string& path, const PolicyState& state
   return WriteFileAtomically(path, SerializePolicyState(state));
 }
 
-nlohmann::json PolicyStatusJson(const PolicyState& state) {
+nlohmann::ordered_json PolicyStatusJson(const PolicyState& state) {
   Json sticky = Json::array();
   for (const StickyFault& f : state.sticky) {
     sticky.push_back(Json{{"probe", f.probe},

@@ -40,7 +40,7 @@ Expected<bool> SavePolicyState(const std::string& path, const PolicyState& state
 
 // The people-facing view of the policy: {"decided_at", "sticky", "pending"}, shared by the status
 // file and the agent's /report ("policy").
-nlohmann::json PolicyStatusJson(const PolicyState& state);
+nlohmann::ordered_json PolicyStatusJson(const PolicyState& state);
 
 // Unix seconds as RFC 3339 UTC with milliseconds, rounded ("2027-01-15T08:00:00.250Z").
 std::string UnixRfc3339(double unix_seconds);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "agent/daemon/agent_snapshot.h"
+#include "exporters/json_report.h"
 
 namespace nodehealth::agent {
 namespace {
@@ -138,6 +139,23 @@ TEST(ReportRedactionTest, ServedReportOnlyWithoutTheOption) {
   EXPECT_NE(whole->report_json.find(line), std::string::npos);
   // The findings the policy reads are the caller's, untouched.
   EXPECT_EQ(report.probes[0].findings[0].evidence[0].observed, line);
+
+  // /report is the check report (RenderJsonReport's keys, in its order) with "policy" last.
+  const std::string check_json = RenderJsonReport(report);
+  ASSERT_GE(whole->report_json.size(), check_json.size());
+  const std::string check_body =
+      check_json.substr(0, check_json.rfind('\n', check_json.size() - 2));
+  EXPECT_EQ(whole->report_json.substr(0, check_body.size()), check_body);
+  EXPECT_NE(whole->report_json.find("\"nodehealth_version\": \"\",\n  \"policy\": {"),
+            std::string::npos);
+  // Invalid UTF-8 from the kernel log is replaced, as in `check`'s report, not a failed render.
+  report.probes[0].findings[0].evidence[0].observed = "bad \xff byte";
+  std::shared_ptr<const AgentSnapshot> odd = BuildAgentSnapshot({.report = report,
+                                                                 .policy = policy,
+                                                                 .kernel_log = log,
+                                                                 .gpu_bus_ids = gpus,
+                                                                 .counters = counters});
+  EXPECT_NE(odd->report_json.find("bad \ufffd byte"), std::string::npos);
 }
 
 }  // namespace
