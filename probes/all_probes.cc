@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "probes/finding_catalog.h"
 #include "probes/gpu_driver/gpu_driver_probe.h"
 #include "probes/gpu_health/gpu_health_probe.h"
 #include "probes/gpu_presence/gpu_presence_probe.h"
@@ -16,6 +17,15 @@ namespace nodehealth {
 
 std::string_view ToString(ProbeKind kind) {
   return kind == ProbeKind::kPassive ? "passive" : "active";
+}
+
+ProbeResult Probe::FromKernelLogWatch(const KernelLogWatchState& /*watch*/,
+                                      const Profile* /*profile*/,
+                                      const NodeInventory& /*inventory*/) const {
+  ProbeResult result;
+  MarkUndecided(result, codes::kProbeError, "node",
+                "the probe takes no result from the kernel-log watch (agent_source is kRounds)");
+  return result;
 }
 
 const std::vector<std::unique_ptr<Probe>>& AllProbes() {

@@ -41,6 +41,15 @@ enum class AgentSource {
 // about GPUs ran.
 enum class ProbeSubject { kGpu, kNetwork, kNode };
 
+// What the agent's kernel-log watch has read since boot, for a kKernelLogWatch probe to judge.
+class XidTally;
+struct KernelLogWatchState {
+  bool following = false;    // the log is open and followed
+  std::string error;         // why it is not followed, when it is not
+  const XidTally& tally;     // every XID line since boot (kernel_log/xid_tally.h)
+  uint64_t overwritten = 0;  // records lost to ring-buffer wrap before they were read
+};
+
 // State a probe carries from one of the agent's rounds to the next: what only a process that
 // lives on can see, such as a counter that grew between two reads. The agent keeps one per probe
 // that offers it (Probe::NewRoundMemory) for as long as the probe is scheduled.
@@ -78,6 +87,11 @@ class Probe {
   virtual std::string Summarize(const ProbeResult& /*result*/) const { return ""; }
   // A fresh memory for the agent's rounds (RoundMemory), or null when runs stand alone.
   virtual std::unique_ptr<RoundMemory> NewRoundMemory() const { return nullptr; }
+  // For AgentSource::kKernelLogWatch: the result from the agent's watch instead of a run (the
+  // caller sets name and finished_at). `profile` is null in observe-only mode. The default, for a
+  // probe that declares no such source, is probe_error.
+  virtual ProbeResult FromKernelLogWatch(const KernelLogWatchState& watch, const Profile* profile,
+                                         const NodeInventory& inventory) const;
 };
 
 }  // namespace nodehealth

@@ -98,7 +98,7 @@ ctest --test-dir build-fuzz -j "$jobs" --output-on-failure --timeout 300
 # a kernel-log watch, an NVML event thread, the HTTP loop and a signal thread side by side). A
 # report fails the run: UBSan does not recover, ASan and TSan stop at the first report
 # (halt_on_error), and the test binary exits non-zero. About 8 minutes each on 2 cores.
-daemon_unit='DrainPolicy*:PolicyState*:Http*:SecureServer*:ProbeRunner*:StatusFile*'
+daemon_unit='DrainPolicy*:PolicyState*:Http*:SecureServer*:ProbeRunner*:StatusFile*:AgentCore*:RoundSchedule*'
 daemon_unit+=':ReportRedaction*:Kernel*:SdNotify*:Agent*:Slurm*:Config*:WebConfig*:HostileFiles*'
 daemon_unit+=':-HttpClientTest.*'  # the tests' own loopback client, with a timing bound
 daemon_e2e='Agent*:HostileFiles*'

@@ -10,7 +10,6 @@
 #include "agent/slurm/slurm_healthcheck_command.h"
 #include "exporters/atomic_file.h"
 #include "probes/all_probes.h"
-#include "probes/finding_catalog.h"
 
 namespace nodehealth::agent {
 namespace {
@@ -104,13 +103,13 @@ void AgentCore::ApplySettings() {
     }
   }
   round_memories_ = std::move(memories);
-  kernel_log_probe_ = settings_.plan.kernel_log_probe
-                          ? std::string(settings_.plan.kernel_log_probe->info().name)
-                          : "";
+  const std::string kernel_log_probe =
+      settings_.plan.kernel_log_probe ? std::string(settings_.plan.kernel_log_probe->info().name)
+                                      : "";
   // Results of probes no longer scheduled would linger in /metrics forever: drop them.
   for (auto it = latest_.begin(); it != latest_.end();) {
     const bool kept =
-        (!kernel_log_probe_.empty() && it->first == kernel_log_probe_) ||
+        (!kernel_log_probe.empty() && it->first == kernel_log_probe) ||
         std::find(counters_.scheduled_probes.begin(), counters_.scheduled_probes.end(),
                   it->first) != counters_.scheduled_probes.end();
     it = kept ? std::next(it) : latest_.erase(it);
@@ -276,29 +275,16 @@ void AgentCore::OnNvmlXidEvents(const std::vector<NvmlXidEvent>& events) {
   Reevaluate(std::move(records), /*round_ended=*/false);
 }
 
-ProbeResult AgentCore::KernelLogResult(const KernelLogView& view, const NodeInventory& inventory) {
-  // Caller holds results_mutex_.
-  ProbeResult result;
-  result.name = kernel_log_probe_;
+ProbeResult AgentCore::KernelLogResult(const Probe& probe, const KernelLogView& view,
+                                       const NodeInventory& inventory) {
+  // Caller holds results_mutex_. The probe judges the watch's tally (Probe::FromKernelLogWatch).
+  ProbeResult result = probe.FromKernelLogWatch({.following = view.following,
+                                                 .error = view.error,
+                                                 .tally = view.tally,
+                                                 .overwritten = view.stats.overwritten},
+                                                settings_.plan.profile.get(), inventory);
+  result.name = std::string(probe.info().name);
   result.finished_at = env_.UnixNow();
-  const Profile* profile = settings_.plan.profile.get();
-  const bool expects_gpus = profile && profile->gpu.count.value_or(0) > 0;
-  if (view.tally.entries().empty() && !inventory.HasNvidiaSigns() && !expects_gpus) {
-    MarkSkipped(result, "no NVIDIA GPU or driver on this node and the profile expects none");
-    return result;
-  }
-  ReportXids(view.tally, "/dev/kmsg", result);
-  if (!view.following) {
-    const std::string why = view.error.empty() ? "cannot follow the kernel log" : view.error;
-    MarkUndecided(result, codes::kProbeError, "node", why,
-                  {{"/dev/kmsg", why, "the kernel's records since boot"}});
-    return result;
-  }
-  if (view.stats.overwritten > 0) {
-    result.notes.push_back(std::to_string(view.stats.overwritten) +
-                           " kernel log records were overwritten before they were read");
-  }
-  FinalizeVerdict(result);
   return result;
 }
 
@@ -307,9 +293,10 @@ void AgentCore::Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ende
   std::lock_guard lock(results_mutex_);
   if (!inventory_) return;  // before Start: nothing to decide on yet
   const double now = env_.UnixNow();
-  if (!kernel_log_probe_.empty()) {
-    ProbeSnapshot& xid = latest_[kernel_log_probe_];
-    xid.result = KernelLogResult(view, *inventory_);
+  // Read under the lock that a reload replaces settings_ under.
+  if (const Probe* watch_probe = settings_.plan.kernel_log_probe) {
+    ProbeSnapshot& xid = latest_[std::string(watch_probe->info().name)];
+    xid.result = KernelLogResult(*watch_probe, view, *inventory_);
     ApplyActionOverrides(settings_.plan.config.action_overrides, xid.result);
     if (view.batches != xid_batches_seen_) {  // a new "run": the tally may have changed
       xid_batches_seen_ = view.batches;

@@ -80,7 +80,8 @@ class AgentCore {
   void ApplySettings();
   void RunRound(const std::vector<ScheduledProbe>& probes);
   void Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended);
-  ProbeResult KernelLogResult(const KernelLogView& view, const NodeInventory& inventory);
+  ProbeResult KernelLogResult(const Probe& probe, const KernelLogView& view,
+                              const NodeInventory& inventory);
   std::vector<ProbeSnapshot> LatestInCatalogueOrder() const;
   void SaveState(bool urgent);
   void WriteStateFiles(bool stopping);
@@ -103,7 +104,6 @@ class AgentCore {
   uint64_t xid_batches_seen_ = UINT64_MAX;
   AgentCounters counters_;
   std::shared_ptr<const NodeInventory> inventory_;
-  std::string kernel_log_probe_;  // the name of settings_.plan.kernel_log_probe; empty: none
   double round_started_ = 0;
   double round_seconds_ = 0;
   bool state_dirty_ = false;

@@ -37,12 +37,22 @@ const ProbeInfo& GpuXidProbe::info() const {
   return kInfo;
 }
 
+namespace {
+
+constexpr const char* kNoGpuHere =
+    "no NVIDIA GPU or driver on this node and the profile expects none";
+
+bool ExpectsGpus(const Profile* profile) {
+  return profile != nullptr && profile->gpu.count.value_or(0) > 0;
+}
+
+}  // namespace
+
 ProbeResult GpuXidProbe::Run(const ProbeContext& context) const {
   ProbeResult result;
   result.name = "gpu_xid";
-  const bool expects_gpus = context.profile && context.profile->gpu.count.value_or(0) > 0;
-  if (!context.inventory.HasNvidiaSigns() && !expects_gpus) {
-    MarkSkipped(result, "no NVIDIA GPU or driver on this node and the profile expects none");
+  if (!context.inventory.HasNvidiaSigns() && !ExpectsGpus(context.profile)) {
+    MarkSkipped(result, kNoGpuHere);
     return result;
   }
   XidTally tally;
@@ -69,6 +79,30 @@ ProbeResult GpuXidProbe::Run(const ProbeContext& context) const {
                   "the kernel log was not read to the end before the deadline (" +
                       std::to_string(tally.lines()) + " lines read)");
     return result;
+  }
+  FinalizeVerdict(result);
+  return result;
+}
+
+ProbeResult GpuXidProbe::FromKernelLogWatch(const KernelLogWatchState& watch,
+                                            const Profile* profile,
+                                            const NodeInventory& inventory) const {
+  ProbeResult result;
+  // An XID in the log says there is a GPU, whatever the inventory saw at start.
+  if (watch.tally.entries().empty() && !inventory.HasNvidiaSigns() && !ExpectsGpus(profile)) {
+    MarkSkipped(result, kNoGpuHere);
+    return result;
+  }
+  ReportXids(watch.tally, "/dev/kmsg", result);
+  if (!watch.following) {
+    const std::string why = watch.error.empty() ? "cannot follow the kernel log" : watch.error;
+    MarkUndecided(result, codes::kProbeError, "node", why,
+                  {{"/dev/kmsg", why, "the kernel's records since boot"}});
+    return result;
+  }
+  if (watch.overwritten > 0) {
+    result.notes.push_back(std::to_string(watch.overwritten) +
+                           " kernel log records were overwritten before they were read");
   }
   FinalizeVerdict(result);
   return result;

@@ -9,7 +9,8 @@
 //          probe_error (log unreadable), probe_timeout (log not read to the end in time).
 // Measurements: gpu_xid_events_total{gpu, xid}, kernel_log_lines, kernel_log_sequence_gaps.
 // The tally and its findings live in kernel_log/xid_tally.h, shared with the agent's kernel-log
-// watch, which produces this probe's result in the agent (AgentSource::kKernelLogWatch).
+// watch, whose tally this probe judges in the agent (AgentSource::kKernelLogWatch,
+// FromKernelLogWatch) instead of reading the log each round.
 // Cost: one pass over the kernel ring buffer (typically under 1 MB); lines without "NVRM" are
 //          rejected with one substring search.
 #pragma once
@@ -23,6 +24,9 @@ class GpuXidProbe final : public Probe {
  public:
   const ProbeInfo& info() const override;
   ProbeResult Run(const ProbeContext& context) const override;
+  // The agent's result: the same findings from the watch's tally; not followed is probe_error.
+  ProbeResult FromKernelLogWatch(const KernelLogWatchState& watch, const Profile* profile,
+                                 const NodeInventory& inventory) const override;
 };
 
 }  // namespace nodehealth

@@ -127,6 +127,37 @@ TEST(GpuXidTest, SkipsOnANodeWithoutGpus) {
   EXPECT_EQ(node.Run(GpuXidProbe(), nullptr).verdict, ProbeVerdict::kSkip);
 }
 
+TEST(GpuXidTest, TheAgentsWatchGivesTheSameFindingsAsARun) {
+  XidTally tally;
+  tally.AddLine(
+      "6,1201,5000000,-;NVRM: Xid (PCI:0000:19:00): 79, pid='<unknown>', name=<unknown>, "
+      "GPU has fallen off the bus.");
+  NodeInventory no_gpus;  // an XID says there is a GPU, whatever the inventory saw
+  const GpuXidProbe probe;
+  ProbeResult r = probe.FromKernelLogWatch(
+      {.following = true, .error = "", .tally = tally, .overwritten = 3}, nullptr, no_gpus);
+  EXPECT_EQ(r.verdict, ProbeVerdict::kFail);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].code, "gpu_xid");
+  EXPECT_EQ(r.findings[0].entity, "gpu/0000:19:00.0");
+  EXPECT_EQ(r.notes, std::vector<std::string>{
+                         "3 kernel log records were overwritten before they were read"});
+
+  // A log that is not followed hides whatever it holds: never a pass.
+  const XidTally empty;
+  const FixtureNode node("hgx-h100-xe9680.toml");
+  r = probe.FromKernelLogWatch(
+      {.following = false, .error = "/dev/kmsg: a FIFO", .tally = empty, .overwritten = 0}, nullptr,
+      node.inventory());
+  EXPECT_EQ(r.verdict, ProbeVerdict::kError);
+  ASSERT_NE(FindFinding(r, "probe_error", "node"), nullptr);
+  EXPECT_EQ(FindFinding(r, "probe_error", "node")->message, "/dev/kmsg: a FIFO");
+
+  r = probe.FromKernelLogWatch({.following = true, .error = "", .tally = empty, .overwritten = 0},
+                               nullptr, no_gpus);
+  EXPECT_EQ(r.verdict, ProbeVerdict::kSkip);
+}
+
 TEST(XidTallyTest, MixedFormatsAndGarbage) {
   XidTally tally;
   tally.AddLine(
