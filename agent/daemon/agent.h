@@ -1,4 +1,5 @@
-// `nodehealth agent` (CONTRACT.md): the daemon on every execute node.
+// `nodehealth agent` (CONTRACT.md): the daemon on every execute node. Its logic is AgentCore
+// (agent_core.h), reached through a DaemonEnv (daemon_env.h); agent.cc runs it with threads.
 //
 //   * scheduler: passive probes every --interval (+- jitter), each on its own thread with its own
 //     deadline (engine/probe_runner.h, the runner `check` uses); active probes on SIGUSR1 or every

@@ -1,7 +1,7 @@
 // Runs probes, each on its own thread with its own deadline, so that one stuck probe (a hung
 // NVML call, a sysfs read that blocks) never delays the others, the end of a `check`, or the
 // agent's next round. The one runner of `check`, `burnin`, the Slurm fallback check and the
-// agent's rounds (check_run.h, agent/daemon/agent.cc).
+// agent's rounds (check_run.h, agent/daemon/agent_core.h).
 //
 // A probe's deadline is min(run deadline, start + its timeout). The runner waits for it until
 // that deadline plus kProbeGrace (the probe's own NVML calls give up at the deadline and the
