@@ -24,8 +24,8 @@ Expected<CheckRun> RunCheckOnce(const CheckOptions& options) {
                            config->nvml_library.value_or(std::string(kDefaultNvmlLibrary)))));
   environment->inventory = GatherNodeInventory(environment->fs);
   const RunMode mode = options.mode == "burnin" ? RunMode::kBurnin : RunMode::kCheck;
-  Expected<RunPlan> plan =
-      PlanRun(mode, options, GatherNodeFacts(environment->fs, environment->inventory));
+  Expected<RunPlan> plan = PlanRun(mode, options, std::move(*config),
+                                   GatherNodeFacts(environment->fs, environment->inventory));
   if (!plan) return plan.error();
   environment->profile = plan->profile;
   environment->topology_xml = options.topology_xml.value_or("");

@@ -43,6 +43,12 @@ Expected<Config> LoadRunConfig(const CheckOptions& options) {
 Expected<RunPlan> PlanRun(RunMode mode, const CheckOptions& options, const NodeFacts& facts) {
   Expected<Config> config = LoadRunConfig(options);
   if (!config) return config.error();
+  return PlanRun(mode, options, std::move(*config), facts);
+}
+
+Expected<RunPlan> PlanRun(RunMode mode, const CheckOptions& options, Config loaded,
+                          const NodeFacts& facts) {
+  const Config* config = &loaded;
   RunPlan plan;
   const std::vector<std::string> only = options.only.empty() ? config->only : options.only;
   const std::vector<std::string> skip = options.skip.empty() ? config->skip : options.skip;
@@ -82,7 +88,7 @@ Expected<RunPlan> PlanRun(RunMode mode, const CheckOptions& options, const NodeF
       plan.active.push_back(scheduled);
     }
   }
-  plan.config = std::move(*config);
+  plan.config = std::move(loaded);
   return plan;
 }
 

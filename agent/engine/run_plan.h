@@ -44,6 +44,10 @@ struct RunPlan {
 // Errors (exit 2 for the commands): "invalid config: ...", "unknown probe \"x\" (known: ...)",
 // "invalid profile: ...".
 Expected<RunPlan> PlanRun(RunMode mode, const CheckOptions& options, const NodeFacts& facts);
+// The same with the config already loaded (LoadRunConfig), for a caller that needed it first:
+// the file is read once, so every setting of a run comes from the same version of it.
+Expected<RunPlan> PlanRun(RunMode mode, const CheckOptions& options, Config config,
+                          const NodeFacts& facts);
 
 // The config a plan is made from (--config, else the default path, which need not exist).
 Expected<Config> LoadRunConfig(const CheckOptions& options);

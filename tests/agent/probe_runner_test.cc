@@ -12,7 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A probe that takes `work` and ignores its deadline, as a probe stuck in a blocking read would.
+// A probe that takes `work` and ignores its deadline, as a probe stuck in a blocking read or a hung
+// NVML call would. Counts its runs.
 class SlowProbe final : public Probe {
  public:
   SlowProbe(std::string_view name, std::chrono::milliseconds work) : work_(work) {
@@ -22,11 +23,13 @@ class SlowProbe final : public Probe {
   }
   const ProbeInfo& info() const override { return info_; }
   ProbeResult Run(const ProbeContext&) const override {
+    ++runs;
     std::this_thread::sleep_for(work_);
     ProbeResult r;
     r.measurements.push_back({"done", {}, 1});
     return r;
   }
+  mutable std::atomic<int> runs{0};
 
  private:
   ProbeInfo info_;
@@ -75,33 +78,12 @@ TEST(ProbeRunnerTest, TheRunDeadlineCapsEveryProbe) {
   EXPECT_EQ(outcome.abandoned, 1);
 }
 
-// Sleeps `work` and ignores its deadline, as a probe stuck in a hung NVML call would.
-class SleepyProbe final : public Probe {
- public:
-  SleepyProbe(std::string_view name, std::chrono::milliseconds work) : work_(work) {
-    info_.name = name;
-    info_.kind = ProbeKind::kPassive;
-    info_.timeout = 1s;
-  }
-  const ProbeInfo& info() const override { return info_; }
-  ProbeResult Run(const ProbeContext&) const override {
-    ++runs;
-    std::this_thread::sleep_for(work_);
-    return {};
-  }
-  mutable std::atomic<int> runs{0};
-
- private:
-  ProbeInfo info_;
-  std::chrono::milliseconds work_;
-};
-
 TEST(ProbeRunnerTest, AStuckProbeIsNotStartedAgainAndDoesNotDelayTheNextRound) {
   nodehealth::testing::TempDir dir;
   auto environment = std::make_shared<RunEnvironment>(
       dir.path(), std::make_shared<platform::NvmlRuntime>("libnvidia-ml-absent.so"));
-  static const SleepyProbe stuck("stuck", 2500ms);  // outlives its abandoned runs
-  const SleepyProbe quick("quick", 5ms);
+  static const SlowProbe stuck("stuck", 2500ms);  // outlives its abandoned runs
+  const SlowProbe quick("quick", 5ms);
   ProbeRunner runner;
   std::vector<ProbeResult> first =
       runner.Run({{&stuck, 100ms}, {&quick, 100ms}}, environment).results;
