@@ -3,13 +3,16 @@
 #include <map>
 
 #include "probes/finding_catalog.h"
+#include "probes/gpu_bandwidth/gpu_bandwidth_probe.h"
 #include "probes/gpu_driver/gpu_driver_probe.h"
 #include "probes/gpu_health/gpu_health_probe.h"
 #include "probes/gpu_presence/gpu_presence_probe.h"
 #include "probes/gpu_xid/gpu_xid_probe.h"
 #include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/mpi_allreduce/mpi_allreduce_probe.h"
+#include "probes/nccl_allreduce/nccl_allreduce_probe.h"
 #include "probes/rdma_loopback/rdma_loopback_probe.h"
+#include "probes/sku_inventory/sku_inventory_probe.h"
 #include "probes/topology/topology_discovery.h"
 #include "probes/topology/topology_probe.h"
 
@@ -37,6 +40,9 @@ const std::vector<std::unique_ptr<Probe>>& AllProbes() {
     probes.push_back(std::make_unique<GpuXidProbe>());
     probes.push_back(std::make_unique<IbPortsProbe>());
     probes.push_back(std::make_unique<TopologyProbe>());
+    probes.push_back(std::make_unique<SkuInventoryProbe>());
+    probes.push_back(std::make_unique<GpuBandwidthProbe>());
+    probes.push_back(std::make_unique<NcclAllreduceProbe>());
     probes.push_back(std::make_unique<RdmaLoopbackProbe>());
     probes.push_back(std::make_unique<MpiAllreduceProbe>());
     return probes;

@@ -1,5 +1,7 @@
 #include "probes/entity.h"
 
+#include <utility>
+
 namespace nodehealth {
 
 std::string GpuEntity(std::string_view bus_id) { return "gpu/" + std::string(bus_id); }
@@ -15,5 +17,12 @@ std::string HcaEntity(std::string_view device, int port) {
 }
 
 std::string PciEntity(std::string_view bus_id) { return "pci/" + std::string(bus_id); }
+
+std::string GpuPairEntity(std::string_view bus_id, std::string_view other_bus_id) {
+  if (other_bus_id < bus_id) std::swap(bus_id, other_bus_id);
+  std::string entity = "gpu-pair/";
+  entity.append(bus_id).append(",").append(other_bus_id);
+  return entity;
+}
 
 }  // namespace nodehealth

@@ -4,6 +4,7 @@
 //   "gpu/<PCI bus id>"      "gpu/0000:19:00.0" (domain:bus:device.function, lower case)
 //   "hca/<device>/<port>"   "hca/mlx5_0/1"
 //   "pci/<PCI bus id>"      another PCI device
+//   "gpu-pair/<id>,<id>"    two GPUs together (a weak link between them), lower bus id first
 //
 // Thread safety: pure functions.
 #pragma once
@@ -19,5 +20,7 @@ std::string GpuEntity(std::string_view bus_id);
 std::string HcaEntity(std::string_view device, int port);
 std::string HcaEntity(std::string_view device, std::string_view port);
 std::string PciEntity(std::string_view bus_id);
+// The pair in either order names the same entity.
+std::string GpuPairEntity(std::string_view bus_id, std::string_view other_bus_id);
 
 }  // namespace nodehealth

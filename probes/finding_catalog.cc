@@ -158,6 +158,59 @@ constexpr std::array kCatalog = {
                  "Finish the firmware update (mlxfwreset or a reboot activates a flashed image).",
                  /*reports_event=*/false, DrainPersistence::kOneRun, kNone,
                  FindingCategory::kNetwork},
+    // GPU burn-in (gpu_bandwidth, nccl_allreduce): what Azure NHC's check_gpu_bw (nvbandwidth) and
+    // check_nccl_allreduce (nccl-tests) judge, with the GPU or pair at fault named. Measured
+    // figures vary from run to run: kNoisy, as for the other bandwidth tests.
+    CatalogEntry{"gpu_copy_failed", kFail, kResetGpu,
+                 "the CUDA copy test could not run on a GPU that should take work (cuInit or a "
+                 "CUDA call failed)",
+                 "Read the CUDA error: reset the GPU; reinstall the driver where the error says "
+                 "the libraries do not match; replace the GPU if it fails again.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kGpu},
+    CatalogEntry{"gpu_copy_bandwidth_low", kFail, kResetGpu,
+                 "host-to-device, device-to-host or device-to-device copy bandwidth of a GPU "
+                 "below the profile's floor or far below the node's other GPUs",
+                 "Check the GPU's PCIe link (generation, width, AER errors) and its NUMA "
+                 "placement; reset the GPU, reseat it or replace it if it stays slow.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kGpu},
+    CatalogEntry{"gpu_peer_bandwidth_low", kFail, kResetGpu,
+                 "GPU-to-GPU (NVLink or PCIe peer) copy bandwidth of a pair below the profile's "
+                 "floor or far below the node's other pairs",
+                 "Check the pair's NVLinks (nvidia-smi nvlink -s / -e) and Fabric Manager; reset "
+                 "the GPUs, then replace the GPU, NVSwitch tray or baseboard the links share.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kGpu},
+    CatalogEntry{"nccl_allreduce_failed", kFail, kDrain,
+                 "the in-node NCCL all-reduce could not run (NCCL or CUDA error, no result)",
+                 "Read the NCCL error (NCCL_DEBUG=INFO); check Fabric Manager, NVLinks and "
+                 "the NCCL installation; reboot if it persists.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kGpu},
+    CatalogEntry{"nccl_allreduce_wrong_result", kFail, kResetGpu,
+                 "the in-node NCCL all-reduce returned wrong sums on a GPU",
+                 "Silent data corruption: drain, reset the GPU and run vendor diagnostics "
+                 "(dcgmi diag -r 3); replace the GPU if it recurs.",
+                 /*reports_event=*/false, DrainPersistence::kOneRun, kNone, FindingCategory::kGpu},
+    CatalogEntry{"nccl_allreduce_bandwidth_low", kFail, kDrain,
+                 "in-node NCCL all-reduce bus bandwidth below the profile's floor",
+                 "See the copy figures for the GPU or pair at fault; check NVLinks, Fabric "
+                 "Manager and GPUDirect RDMA (net path); rerun burn-in.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kGpu},
+    // The machine itself (sku_inventory): what LBNL NHC's check_hw_physmem and check_hw_cpuinfo
+    // and Azure NHC's check_nvme_count report. Read again every run, so one passing run releases.
+    CatalogEntry{"node_memory_mismatch", kFail, kDrain,
+                 "physical memory (MemTotal) outside the profile's tolerance: a DIMM or memory "
+                 "channel lost, or a different machine size",
+                 "Reboot; if memory is still missing, replace the DIMM (bare metal) or redeploy "
+                 "the VM on another host.",
+                 /*reports_event=*/false, DrainPersistence::kOneRun, kNone, FindingCategory::kNode},
+    CatalogEntry{"cpu_count_mismatch", kFail, kDrain,
+                 "CPU sockets, cores or online threads differ from the profile",
+                 "Bring offline CPUs back online and check SMT in the BIOS; otherwise reboot, "
+                 "then replace the node or redeploy the VM.",
+                 /*reports_event=*/false, DrainPersistence::kOneRun, kNone, FindingCategory::kNode},
+    CatalogEntry{"nvme_missing", kFail, kDrain, "fewer NVMe controllers than the profile expects",
+                 "Reboot; if the drive is still missing, reseat or replace it (bare metal) or "
+                 "redeploy the VM.",
+                 /*reports_event=*/false, DrainPersistence::kOneRun, kNone, FindingCategory::kNode},
 };
 
 }  // namespace

@@ -91,6 +91,15 @@ inline constexpr std::string_view kGpuClockSlowdown = "gpu_clock_slowdown";
 inline constexpr std::string_view kGpuRecoveryAction = "gpu_recovery_action";
 inline constexpr std::string_view kGpuFabricNotReady = "gpu_fabric_not_ready";
 inline constexpr std::string_view kIbFirmwareMismatch = "ib_firmware_mismatch";
+inline constexpr std::string_view kGpuCopyFailed = "gpu_copy_failed";
+inline constexpr std::string_view kGpuCopyBandwidthLow = "gpu_copy_bandwidth_low";
+inline constexpr std::string_view kGpuPeerBandwidthLow = "gpu_peer_bandwidth_low";
+inline constexpr std::string_view kNcclAllreduceFailed = "nccl_allreduce_failed";
+inline constexpr std::string_view kNcclAllreduceWrongResult = "nccl_allreduce_wrong_result";
+inline constexpr std::string_view kNcclAllreduceBandwidthLow = "nccl_allreduce_bandwidth_low";
+inline constexpr std::string_view kNodeMemoryMismatch = "node_memory_mismatch";
+inline constexpr std::string_view kCpuCountMismatch = "cpu_count_mismatch";
+inline constexpr std::string_view kNvmeMissing = "nvme_missing";
 }  // namespace codes
 
 }  // namespace nodehealth

@@ -29,6 +29,10 @@ struct ProbeContext {
   std::string topology_baseline = {};
   // The configuration's all-reduce rank count (wins over the profile), when set.
   std::optional<int> mpi_allreduce_ranks = {};
+  // The CUDA driver and NCCL libraries the GPU worker loads (--cuda-library, --nccl-library, or
+  // the config's cuda_library / nccl_library); empty: libcuda.so.1 and libnccl.so.2.
+  std::string cuda_library = {};
+  std::string nccl_library = {};
 };
 
 }  // namespace nodehealth

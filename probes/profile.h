@@ -81,6 +81,34 @@ struct MpiAllreduceExpectations {
   std::string program;                     // default: next to nodehealth, else PATH
 };
 
+// The GPU copy test (gpu_bandwidth). Floors are decimal gigabytes per second (1e9 bytes/s), the
+// unit nvbandwidth prints and Azure NHC's check_gpu_bw takes.
+struct GpuBandwidthExpectations {
+  std::optional<double> host_device_gigabytes_per_second_min;  // host->device and device->host
+  std::optional<double> device_gigabytes_per_second_min;       // device->device inside one GPU
+  std::optional<double> peer_gigabytes_per_second_min;         // every ordered pair of GPUs
+  uint64_t copy_bytes = 256u << 20;                            // per copy
+  int iterations = 20;                                         // timed copies per figure
+  // A figure at or above the floor but within this margin of it is a warning: close to failing.
+  double warn_margin_percent = 5;
+  // Without a floor, a GPU or pair below this fraction of the median of its kind is still named.
+  double outlier_fraction = 0.75;
+  bool required = false;  // no libcuda or no CUDA device fails instead of skipping
+};
+
+// The in-node NCCL all-reduce (nccl_allreduce), over every GPU of the node.
+struct NcclAllreduceExpectations {
+  std::optional<double> bus_gigabytes_per_second_min;  // nccl-tests busbw at size_bytes, GB/s
+  // The same all-reduce with NCCL_P2P_DISABLE=1 and NCCL_SHM_DISABLE=1, so that the traffic
+  // crosses the HCAs (GPUDirect RDMA loopback); run only when this floor is given.
+  std::optional<double> net_bus_gigabytes_per_second_min;
+  uint64_t size_bytes = 1ull << 30;  // Azure NHC: 16 GiB on ND H100 v5 / H200 v5
+  int iterations = 20;
+  int warmup = 5;
+  double warn_margin_percent = 5;
+  bool required = false;  // no libnccl fails instead of skipping
+};
+
 struct BurninExpectations {
   std::optional<double> timeout_seconds;  // the whole burn-in's budget when --timeout is not given
 };
@@ -94,6 +122,22 @@ struct TopologyExpectations {
   std::optional<std::string> gpu_hca_path_max;
 };
 
+// The VM size or server model itself (sku_inventory): memory, CPUs and local NVMe, as LBNL NHC's
+// check_hw_physmem and check_hw_cpuinfo and Azure NHC's check_nvme_count state them.
+struct NodeExpectations {
+  // MemTotal of /proc/meminfo in KiB (what the kernel prints as "kB"; NHC's kB, MB = 1024 kB and
+  // GB = 1024 MB are the same binary units). It is what the kernel manages, a little below the
+  // installed DIMMs, so take it from a healthy node of the model.
+  std::optional<uint64_t> memory_kib;
+  // How far MemTotal may differ from memory_kib, in percent of memory_kib, either way. 3 when not
+  // given: what LBNL NHC's nhc-genconf writes for a node's own MemTotal.
+  double memory_tolerance_percent = 3;
+  std::optional<int> cpu_sockets;  // distinct physical package ids of the online CPUs
+  std::optional<int> cpu_cores;    // distinct cores of the online CPUs, all sockets together
+  std::optional<int> cpu_threads;  // logical CPUs online
+  std::optional<int> nvme_count;   // at least this many NVMe controllers (/sys/class/nvme)
+};
+
 struct Profile {
   std::string name;
   std::string description;
@@ -104,8 +148,11 @@ struct Profile {
   InfinibandExpectations infiniband;
   RdmaLoopbackExpectations rdma_loopback;
   MpiAllreduceExpectations mpi_allreduce;
+  GpuBandwidthExpectations gpu_bandwidth;
+  NcclAllreduceExpectations nccl_allreduce;
   BurninExpectations burnin;
   TopologyExpectations topology;
+  NodeExpectations node;
 };
 
 }  // namespace nodehealth

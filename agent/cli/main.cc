@@ -91,6 +91,14 @@ void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
       ->add_option("--nvml-library", o.nvml_library,
                    "NVML shared library to dlopen (default libnvidia-ml.so.1)")
       ->type_name("PATH");
+  command
+      ->add_option("--cuda-library", o.cuda_library,
+                   "CUDA driver library for the GPU burn-in probes (default libcuda.so.1)")
+      ->type_name("PATH");
+  command
+      ->add_option("--nccl-library", o.nccl_library,
+                   "NCCL library for the nccl_allreduce probe (default libnccl.so.2)")
+      ->type_name("PATH");
   command->add_option("--topology-xml", o.topology_xml, "hwloc XML instead of discovery")
       ->type_name("FILE");
   command->add_option("--only", o.only, "Run only these probes")

@@ -170,6 +170,8 @@ Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
          {
              {"profile", [&](auto& n, auto& k) { c.profile = r.String(n, k); }},
              {"nvml_library", [&](auto& n, auto& k) { c.nvml_library = r.String(n, k); }},
+             {"cuda_library", [&](auto& n, auto& k) { c.cuda_library = r.String(n, k); }},
+             {"nccl_library", [&](auto& n, auto& k) { c.nccl_library = r.String(n, k); }},
              {"topology_baseline", [&](auto& n, auto& k) { c.topology_baseline = r.String(n, k); }},
              {"state_dir", [&](auto& n, auto& k) { c.state_dir = r.String(n, k); }},
              {"agent", [&](auto& n, auto& k) { ReadAgent(r, r.Table(n, k), k, c.agent); }},

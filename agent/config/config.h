@@ -3,6 +3,8 @@
 //
 //   profile = "auto"                       # FILE | NAME | auto | none
 //   nvml_library = "libnvidia-ml.so.1"
+//   cuda_library = "libcuda.so.1"          # the GPU worker's CUDA driver (gpu_bandwidth, nccl_...)
+//   nccl_library = "libnccl.so.2"          # ... and NCCL (nccl_allreduce)
 //   topology_baseline = "/var/lib/nodehealth/topology.json"   # from `nodehealth topology save`
 //   state_dir = "/var/lib/nodehealth"      # agent: policy state and status file
 //   [mpi_allreduce]
@@ -85,6 +87,8 @@ struct Config {
   std::string path;  // empty when no file was read
   std::optional<std::string> profile;
   std::optional<std::string> nvml_library;
+  std::optional<std::string> cuda_library;
+  std::optional<std::string> nccl_library;
   std::optional<std::string> topology_baseline;
   std::optional<std::string> state_dir;
   std::optional<int> mpi_allreduce_ranks;

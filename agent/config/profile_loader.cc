@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "agent/config/profile_gpu_tables.h"
 #include "agent/config/toml_reader.h"
 #include "probes/ib_ports/ib_counters.h"
 #include "probes/platform/sysfs_values.h"
@@ -186,6 +187,34 @@ void ReadTopology(const StrictTomlReader& r, const toml::table& table, TopologyE
          });
 }
 
+// [node]: the SKU inventory (sku_inventory probe).
+void ReadNode(const StrictTomlReader& r, const toml::table& table, NodeExpectations& node) {
+  auto count = [&](const toml::node& n, const std::string& k, int max) {
+    return static_cast<int>(r.Integer(n, k, 1, max));
+  };
+  r.Walk(
+      table, "node",
+      {
+          // Up to 1 PiB: beyond any single Linux machine, and far from overflowing bytes.
+          {"memory_kib",
+           [&](auto& n, auto& k) {
+             node.memory_kib = static_cast<uint64_t>(r.Integer(n, k, 1, int64_t{1} << 40));
+           }},
+          {"memory_tolerance_percent",
+           [&](auto& n, auto& k) { node.memory_tolerance_percent = r.Number(n, k, 0, 50); }},
+          {"cpu_sockets", [&](auto& n, auto& k) { node.cpu_sockets = count(n, k, 1024); }},
+          {"cpu_cores", [&](auto& n, auto& k) { node.cpu_cores = count(n, k, 65536); }},
+          {"cpu_threads", [&](auto& n, auto& k) { node.cpu_threads = count(n, k, 65536); }},
+          {"nvme_count",
+           [&](auto& n, auto& k) { node.nvme_count = static_cast<int>(r.Integer(n, k, 0, 1024)); }},
+      });
+  // A tolerance alone checks nothing: most likely memory_kib was forgotten.
+  if (const toml::node* tolerance = table.get("memory_tolerance_percent");
+      tolerance != nullptr && !node.memory_kib) {
+    r.Fail(*tolerance, "\"node.memory_tolerance_percent\" needs \"node.memory_kib\"");
+  }
+}
+
 Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
   Profile p;
   r.Walk(
@@ -208,6 +237,11 @@ Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
                                         }}});
            }},
           {"topology", [&](auto& n, auto& k) { ReadTopology(r, r.Table(n, k), p.topology); }},
+          {"node", [&](auto& n, auto& k) { ReadNode(r, r.Table(n, k), p.node); }},
+          {"gpu_bandwidth",
+           [&](auto& n, auto& k) { ReadGpuBandwidth(r, r.Table(n, k), p.gpu_bandwidth); }},
+          {"nccl_allreduce",
+           [&](auto& n, auto& k) { ReadNcclAllreduce(r, r.Table(n, k), p.nccl_allreduce); }},
       });
   if (p.name.empty()) r.Fail(root, "missing required key \"name\"");
   for (char c : p.name) {

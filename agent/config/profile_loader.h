@@ -11,6 +11,8 @@
 //                 ecc_uncorrectable_max, temperature_max_celsius
 //   [infiniband]  port_count, rate_gbps
 //   [topology]    numa_nodes
+//   [node]        memory_kib, memory_tolerance_percent, cpu_sockets, cpu_cores, cpu_threads,
+//                 nvme_count
 //
 // Thread safety: pure functions.
 #pragma once

@@ -203,6 +203,8 @@ void AgentCore::RunRound(const std::vector<ScheduledProbe>& probes) {
   environment->topology_xml = options_.common.topology_xml.value_or("");
   environment->topology_baseline = settings_.plan.config.topology_baseline.value_or("");
   environment->mpi_allreduce_ranks = settings_.plan.config.mpi_allreduce_ranks;
+  environment->cuda_library = settings_.cuda_library;
+  environment->nccl_library = settings_.nccl_library;
   ExpectProgressWithin(LongestTimeout(probes) + kProbeGrace + std::chrono::seconds(30));
   const double started = env_.UnixNow();
   std::vector<ProbeResult> results = runner_.Run(probes, environment).results;

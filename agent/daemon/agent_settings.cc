@@ -40,6 +40,8 @@ Expected<ResolvedSettings> ResolveAgentSettings(const AgentOptions& options,
   s.report_process_names = config->agent.report_process_names.value_or(false);
   s.nvml_library =
       common.nvml_library.value_or(config->nvml_library.value_or(std::string(kDefaultNvmlLibrary)));
+  s.cuda_library = common.cuda_library.value_or(config->cuda_library.value_or(""));
+  s.nccl_library = common.nccl_library.value_or(config->nccl_library.value_or(""));
   s.active_interval_seconds = config->agent.active_interval_seconds;
 
   if (!config->agent.active_probes.empty() && !s.active_interval_seconds) {

@@ -52,6 +52,8 @@ struct ResolvedSettings {
   std::shared_ptr<const http::ServerSecurity> web_security;
   bool report_process_names = false;
   std::string nvml_library;
+  std::string cuda_library;  // empty: the GPU worker's default (libcuda.so.1)
+  std::string nccl_library;  // empty: libnccl.so.2
   std::optional<double> active_interval_seconds;
   DrainPolicyConfig drain;  // with [actions] folded in as code actions
 };

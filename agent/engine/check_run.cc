@@ -31,6 +31,8 @@ Expected<CheckRun> RunCheckOnce(const CheckOptions& options) {
   environment->topology_xml = options.topology_xml.value_or("");
   environment->topology_baseline = plan->config.topology_baseline.value_or("");
   environment->mpi_allreduce_ranks = plan->config.mpi_allreduce_ranks;
+  environment->cuda_library = options.cuda_library.value_or(plan->config.cuda_library.value_or(""));
+  environment->nccl_library = options.nccl_library.value_or(plan->config.nccl_library.value_or(""));
 
   // A burn-in without --timeout runs within the profile's budget.
   if (mode == RunMode::kBurnin && !options.timeout_given && plan->profile &&

@@ -29,6 +29,8 @@ struct CheckOptions {
   std::optional<std::string> profile;       // --profile; config, then "auto" otherwise
   std::optional<std::string> config;        // --config; default path when absent
   std::optional<std::string> nvml_library;  // --nvml-library; config, then libnvidia-ml.so.1
+  std::optional<std::string> cuda_library;  // --cuda-library; config, then libcuda.so.1
+  std::optional<std::string> nccl_library;  // --nccl-library; config, then libnccl.so.2
   std::optional<std::string> topology_xml;  // --topology-xml (used by the topology probe)
   std::vector<std::string> only;
   std::vector<std::string> skip;

@@ -75,7 +75,9 @@ RunOutcome ProbeRunner::Run(const std::vector<ScheduledProbe>& probes,
                            .deadline = deadline,
                            .topology_xml = environment->topology_xml,
                            .topology_baseline = environment->topology_baseline,
-                           .mpi_allreduce_ranks = environment->mpi_allreduce_ranks};
+                           .mpi_allreduce_ranks = environment->mpi_allreduce_ranks,
+                           .cuda_library = environment->cuda_library,
+                           .nccl_library = environment->nccl_library};
       ProbeResult result = probe->Run(context);
       result.name = std::string(probe->info().name);
       result.duration = Clock::now() - start;

@@ -47,6 +47,8 @@ struct RunEnvironment {
   std::string topology_xml;
   std::string topology_baseline;
   std::optional<int> mpi_allreduce_ranks;
+  std::string cuda_library;  // empty: the GPU worker's default
+  std::string nccl_library;
 };
 
 // A probe selected for a run, with its timeout after the config's overrides (run_plan.h).

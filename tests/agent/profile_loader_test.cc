@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/test_env.h"
+
 namespace nodehealth {
 namespace {
 
@@ -89,6 +91,17 @@ TEST(ParseProfileTest, ErrorsNameTheLineAndTheKey) {
        "bad.toml:3: \"rdma_loopback.depth\" = 0 is outside 1..8192"},
       {"name = \"x\"\n[rdma_loopback]\nbandwith_gbps_min = 390\n",
        "bad.toml:3: unknown key \"rdma_loopback.bandwith_gbps_min\""},
+      {"name = \"x\"\n[node]\nmemory_kib = 0\n",
+       "bad.toml:3: \"node.memory_kib\" = 0 is outside 1..1099511627776"},
+      {"name = \"x\"\n[node]\nmemory_kib = 1915071.5\n",
+       "bad.toml:3: \"node.memory_kib\" must be an integer"},
+      {"name = \"x\"\n[node]\nmemory_tolerance_percent = 60\n",
+       "bad.toml:3: \"node.memory_tolerance_percent\" = 60 is outside 0..50"},
+      {"name = \"x\"\n[node]\nmemory_tolerance_percent = 5\n",
+       "bad.toml:3: \"node.memory_tolerance_percent\" needs \"node.memory_kib\""},
+      {"name = \"x\"\n[node]\ncpu_sockets = 0\n",
+       "bad.toml:3: \"node.cpu_sockets\" = 0 is outside 1..1024"},
+      {"name = \"x\"\n[node]\nmemory_gib = 2048\n", "bad.toml:3: unknown key \"node.memory_gib\""},
   };
   for (const BadProfile& c : cases) {
     Expected<Profile> p = ParseProfile(c.text, "bad.toml");
@@ -139,6 +152,93 @@ gpudirect = "required"
   EXPECT_EQ(bare->rdma_loopback.message_bytes, 8u << 20);
   EXPECT_EQ(bare->rdma_loopback.depth, 128);
   EXPECT_EQ(bare->rdma_loopback.gpudirect, "auto");
+}
+
+TEST(ParseProfileTest, ReadsNodeKeys) {
+  Expected<Profile> p = ParseProfile(R"(
+name = "sku"
+[node]
+memory_kib = 1961032704
+memory_tolerance_percent = 2.5
+cpu_sockets = 2
+cpu_cores = 96
+cpu_threads = 192
+nvme_count = 8
+)",
+                                     "sku.toml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->node.memory_kib, 1961032704u);
+  EXPECT_EQ(p->node.memory_tolerance_percent, 2.5);
+  EXPECT_EQ(p->node.cpu_sockets, 2);
+  EXPECT_EQ(p->node.cpu_cores, 96);
+  EXPECT_EQ(p->node.cpu_threads, 192);
+  EXPECT_EQ(p->node.nvme_count, 8);
+  // Absent: nothing expected, and nhc-genconf's 3% once memory_kib is given.
+  Expected<Profile> bare = ParseProfile("name = \"bare\"\n[node]\nmemory_kib = 1024\n", "b.toml");
+  ASSERT_TRUE(bare.ok()) << bare.error().message;
+  EXPECT_EQ(bare->node.memory_tolerance_percent, 3);
+  EXPECT_FALSE(bare->node.cpu_sockets.has_value());
+  EXPECT_FALSE(bare->node.nvme_count.has_value());
+}
+
+TEST(ParseProfileTest, ReadsTheGpuBurninTables) {
+  Expected<Profile> p = ParseProfile(R"(
+name = "gpu"
+[gpu_bandwidth]
+host_device_gigabytes_per_second_min = 48
+peer_gigabytes_per_second_min = 335
+device_gigabytes_per_second_min = 1200.5
+copy_bytes = "512M"
+iterations = 10
+warn_margin_percent = 3
+outlier_fraction = 0.5
+required = true
+[nccl_allreduce]
+bus_gigabytes_per_second_min = 460.0
+net_bus_gigabytes_per_second_min = 18
+size_bytes = "16G"
+iterations = 30
+warmup = 2
+required = true
+)",
+                                     "gpu.toml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->gpu_bandwidth.host_device_gigabytes_per_second_min, 48);
+  EXPECT_EQ(p->gpu_bandwidth.peer_gigabytes_per_second_min, 335);
+  EXPECT_EQ(p->gpu_bandwidth.device_gigabytes_per_second_min, 1200.5);
+  EXPECT_EQ(p->gpu_bandwidth.copy_bytes, 512u << 20);
+  EXPECT_EQ(p->gpu_bandwidth.iterations, 10);
+  EXPECT_EQ(p->gpu_bandwidth.warn_margin_percent, 3);
+  EXPECT_EQ(p->gpu_bandwidth.outlier_fraction, 0.5);
+  EXPECT_TRUE(p->gpu_bandwidth.required);
+  EXPECT_EQ(p->nccl_allreduce.bus_gigabytes_per_second_min, 460);
+  EXPECT_EQ(p->nccl_allreduce.net_bus_gigabytes_per_second_min, 18);
+  EXPECT_EQ(p->nccl_allreduce.size_bytes, 16ull << 30);
+  EXPECT_EQ(p->nccl_allreduce.iterations, 30);
+  EXPECT_EQ(p->nccl_allreduce.warmup, 2);
+  EXPECT_TRUE(p->nccl_allreduce.required);
+
+  EXPECT_EQ(ParseProfile("name = \"x\"\n[nccl_allreduce]\nsize_bytes = \"16K\"\n", "x.toml")
+                .error()
+                .message,
+            "x.toml:3: \"nccl_allreduce.size_bytes\" must be a size of at least 1M such as "
+            "\"256M\" or \"16G\"");
+  EXPECT_EQ(
+      ParseProfile("name = \"x\"\n[gpu_bandwidth]\npeer_gbps_min = 3\n", "x.toml").error().message,
+      "x.toml:3: unknown key \"gpu_bandwidth.peer_gbps_min\"");
+}
+
+TEST(ParseProfileTest, ShippedAzureProfilesCarryNhcsGpuFloors) {
+  const Profile h100 = testing::ShippedProfile("azure-nd96isr-h100-v5");
+  EXPECT_EQ(h100.gpu_bandwidth.host_device_gigabytes_per_second_min, 48);
+  EXPECT_EQ(h100.gpu_bandwidth.peer_gigabytes_per_second_min, 335);
+  EXPECT_EQ(h100.nccl_allreduce.bus_gigabytes_per_second_min, 460);
+  EXPECT_EQ(h100.nccl_allreduce.size_bytes, 16ull << 30);
+  EXPECT_FALSE(h100.nccl_allreduce.net_bus_gigabytes_per_second_min.has_value());
+  const Profile a100 = testing::ShippedProfile("azure-nd96asr-a100-v4");
+  EXPECT_EQ(a100.gpu_bandwidth.peer_gigabytes_per_second_min, 235);
+  EXPECT_EQ(a100.nccl_allreduce.size_bytes, 8ull << 30);
+  EXPECT_EQ(a100.nccl_allreduce.net_bus_gigabytes_per_second_min, 18);
 }
 
 TEST(ParseProfileTest, TomlSyntaxErrorsNameTheLine) {

@@ -642,10 +642,12 @@ TEST(AgentNoGpuTest, NoGpuObserveOnly) {
   std::vector<std::string> names;
   for (const json& p : r["probes"]) {
     names.push_back(p["name"]);
-    EXPECT_EQ(p["verdict"], "skip") << p;
+    // sku_inventory applies to every node: without a profile it measures and passes.
+    EXPECT_EQ(p["verdict"], p["name"] == "sku_inventory" ? "pass" : "skip") << p;
   }
   const std::vector<std::string> expected = {"gpu_presence", "gpu_driver", "gpu_health",
-                                             "gpu_xid",      "ib_ports",   "topology"};
+                                             "gpu_xid",      "ib_ports",   "topology",
+                                             "sku_inventory"};
   EXPECT_EQ(names, expected);
 
   const std::string text = agent.Metrics();

@@ -66,8 +66,12 @@ TEST(CheckCommandTest, NodeWithoutGpusSaysSoAndPasses) {
   EXPECT_NE(c.report["profile_selection"]["reason"].get<std::string>().find(
                 "auto: no shipped profile matches"),
             std::string::npos);
-  ASSERT_EQ(c.report["probes"].size(), 6u);  // every passive probe, each skipped with a reason
-  for (const json& p : c.report["probes"]) EXPECT_EQ(p["verdict"], "skip") << p["name"];
+  // Every passive probe: each skipped with a reason, but sku_inventory, which applies to every
+  // node and without a profile measures and passes.
+  ASSERT_EQ(c.report["probes"].size(), 7u);
+  for (const json& p : c.report["probes"]) {
+    EXPECT_EQ(p["verdict"], p["name"] == "sku_inventory" ? "pass" : "skip") << p["name"];
+  }
 
   testing::CommandResult table =
       RunCommand({NodehealthBinary(), "check", "--sysroot", node.root(), "--format", "table"});
@@ -216,7 +220,8 @@ TEST(CheckCommandTest, OnlySelectsProbes) {
   ASSERT_EQ(c.report["probes"].size(), 1u);
   EXPECT_EQ(c.report["probes"][0]["name"], "gpu_xid");
   Check skip = RunCheckOn(node, {"--skip", "gpu_xid,gpu_health", "--profile", "none"});
-  EXPECT_EQ(skip.report["probes"].size(), 4u);  // gpu_presence, gpu_driver, ib_ports, topology
+  // gpu_presence, gpu_driver, ib_ports, topology, sku_inventory
+  EXPECT_EQ(skip.report["probes"].size(), 5u);
 }
 
 // The real libibverbs on a machine without RDMA hardware: burnin runs the active probe after the
@@ -233,14 +238,14 @@ TEST(BurninCommandTest, MachineWithoutGpusRunsTheTwoRankAllreduceAndSkipsRdma) {
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
   const json report = json::parse(run.out);
   EXPECT_EQ(report["mode"], "burnin");
-  ASSERT_EQ(report["probes"].size(), 8u);
-  const json& rdma = report["probes"][6];
+  ASSERT_EQ(report["probes"].size(), 11u);
+  const json& rdma = report["probes"][9];
   EXPECT_EQ(rdma["name"], "rdma_loopback");
   if (rdma["verdict"] == "skip") {
     EXPECT_EQ(rdma["skip_reason"].get<std::string>().substr(0, 29),
               "no RDMA device on this node (");
   }
-  const json& mpi = report["probes"][7];
+  const json& mpi = report["probes"][10];
   EXPECT_EQ(mpi["name"], "mpi_allreduce");
   ASSERT_EQ(mpi["verdict"], "pass") << mpi.dump(2);
   std::set<std::string> sizes;
@@ -461,15 +466,18 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult run = RunCommand({NodehealthBinary(), "probes", "--format", "json"});
   ASSERT_EQ(run.exit_code, 0);
   json j = json::parse(run.out);
-  ASSERT_EQ(j["probes"].size(), 8u);
-  EXPECT_EQ(j["probes"][7]["name"], "mpi_allreduce");
-  EXPECT_EQ(j["probes"][7]["kind"], "active");
+  ASSERT_EQ(j["probes"].size(), 11u);
+  EXPECT_EQ(j["probes"][10]["name"], "mpi_allreduce");
+  EXPECT_EQ(j["probes"][10]["kind"], "active");
   EXPECT_EQ(j["probes"][4]["name"], "ib_ports");
   EXPECT_EQ(j["probes"][4]["codes"][0], "ib_hca_missing");
   EXPECT_EQ(j["probes"][5]["name"], "topology");
   EXPECT_EQ(j["probes"][5]["codes"][0], "topology_mismatch");
-  EXPECT_EQ(j["probes"][6]["name"], "rdma_loopback");
-  EXPECT_EQ(j["probes"][6]["kind"], "active");
+  EXPECT_EQ(j["probes"][6]["name"], "sku_inventory");
+  EXPECT_EQ(j["probes"][6]["kind"], "passive");
+  EXPECT_EQ(j["probes"][6]["codes"][0], "node_memory_mismatch");
+  EXPECT_EQ(j["probes"][9]["name"], "rdma_loopback");
+  EXPECT_EQ(j["probes"][9]["kind"], "active");
   EXPECT_EQ(j["probes"][0]["name"], "gpu_presence");
   EXPECT_EQ(j["probes"][0]["kind"], "passive");
   EXPECT_EQ(j["probes"][3]["codes"][0], "gpu_xid");

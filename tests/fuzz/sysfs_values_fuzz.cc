@@ -6,6 +6,7 @@
 #include "probes/gpu_driver/cuda_compat.h"
 #include "probes/gpu_driver/driver_versions.h"
 #include "probes/platform/sysfs_values.h"
+#include "probes/sku_inventory/sku_values.h"
 
 namespace p = nodehealth::platform;
 
@@ -37,6 +38,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (address.size() != 7 || vendors.empty()) std::abort();
     }
   }
+  if (auto kib = nodehealth::sku::ParseMemTotalKib(input)) {
+    if (*kib == 0 || *kib > nodehealth::sku::kMaxMemTotalKib) std::abort();
+    // Within the loader's bounds the band holds its centre and never wraps.
+    const auto band = nodehealth::sku::MemoryBandAround(*kib, static_cast<double>(size % 51));
+    if (!band.Contains(*kib) || band.low_kib > band.high_kib) std::abort();
+  }
+  nodehealth::sku::IsNvmeControllerName(input);
   nodehealth::ParseProcDriverVersion(input);
   nodehealth::DriverVersionFromNvmlVersion(input);
   nodehealth::DriverVersionFromLibraryFile(input);

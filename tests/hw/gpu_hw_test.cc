@@ -1,6 +1,8 @@
 // Hardware test (ctest label hw-gpu): on a machine with an NVIDIA GPU, runs `nodehealth check`
-// against the real libnvidia-ml.so.1 and compares what it reports with `nvidia-smi`. Exits 77
-// (skipped) where there is no NVIDIA driver, so one suite runs everywhere (rdma-core's rule).
+// against the real libnvidia-ml.so.1 and compares what it reports with `nvidia-smi`, and runs the
+// GPU burn-in probes (gpu_bandwidth, nccl_allreduce) on the real libcuda.so.1 and libnccl.so.2.
+// Exits 77 (skipped) where there is no NVIDIA driver, so one suite runs everywhere (rdma-core's
+// rule).
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -80,6 +82,97 @@ TEST(GpuHardwareTest, AgreesWithNvidiaSmi) {
       }
     }
   }
+}
+
+const json* Probe(const json& report, const std::string& name) {
+  for (const json& p : report["probes"]) {
+    if (p["name"] == name) return &p;
+  }
+  return nullptr;
+}
+
+// PCIe payload rate per lane in GB/s after line coding (2.5 GT/s 8b/10b ... 32 GT/s 128b/130b).
+double LaneGigabytesPerSecond(int generation) {
+  switch (generation) {
+    case 1:
+      return 0.25;
+    case 2:
+      return 0.5;
+    case 3:
+      return 0.985;
+    case 4:
+      return 1.969;
+    case 5:
+      return 3.938;
+    default:
+      return 7.877;  // Gen6
+  }
+}
+
+// The GPU burn-in on the real GPU: every GPU's copy figures exist and host<->device stays below
+// what its PCIe link can carry (Gen5 x16: 63 GB/s); the worker leaves no process on the GPU.
+TEST(GpuHardwareTest, CopyBandwidthWithinTheLinksLimit) {
+  const auto smi = RunCommand({"/usr/bin/nvidia-smi",
+                               "--query-gpu=pci.bus_id,pcie.link.gen.max,pcie.link.width.max,"
+                               "clocks.sm,clocks.max.sm,clocks.mem",
+                               "--format=csv,noheader,nounits"});
+  ASSERT_EQ(smi.exit_code, 0) << smi.err;
+  const auto check = RunCommand({NODEHEALTH_BINARY, "check", "--only", "gpu_bandwidth", "--format",
+                                 "json", "--profile", "none", "--timeout", "300"},
+                                {}, std::chrono::seconds(320));
+  ASSERT_TRUE(check.exit_code == 0 || check.exit_code == 1) << check.err;
+  const json report = json::parse(check.out);
+  const json* probe = Probe(report, "gpu_bandwidth");
+  ASSERT_NE(probe, nullptr);
+  ASSERT_TRUE((*probe)["verdict"] == "pass" || (*probe)["verdict"] == "warn") << probe->dump(2);
+  std::istringstream lines(smi.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto f = Split(line, ',');
+    ASSERT_EQ(f.size(), 6u) << line;
+    std::string bus = f[0];
+    for (char& c : bus) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (bus.size() == 16) bus = bus.substr(4);
+    const double link = LaneGigabytesPerSecond(std::stoi(f[1])) * std::stoi(f[2]) * 1e9;
+    for (const std::string direction : {"host_to_device", "device_to_host", "device_to_device"}) {
+      const json* m = nullptr;
+      for (const json& x : (*probe)["measurements"]) {
+        if (x["labels"].value("gpu", "") == bus &&
+            x["labels"].value("direction", "") == direction) {
+          m = &x;
+        }
+      }
+      ASSERT_NE(m, nullptr) << bus << " " << direction;
+      const double value = (*m)["value"].get<double>();
+      EXPECT_GT(value, 0);
+      if (direction != "device_to_device") {
+        EXPECT_LT(value, link * 1.02) << bus << " " << direction;
+      }
+      std::printf(
+          "%s %s %.2f GB/s (PCIe Gen%s x%s raw %.1f GB/s; SM %s of %s MHz, memory %s MHz)\n",
+          bus.c_str(), direction.c_str(), value / 1e9, f[1].c_str(), f[2].c_str(), link / 1e9,
+          f[3].c_str(), f[4].c_str(), f[5].c_str());
+    }
+  }
+  const auto apps = RunCommand(
+      {"/usr/bin/nvidia-smi", "--query-compute-apps=pid,process_name", "--format=csv,noheader"});
+  EXPECT_EQ(apps.out.find("nodehealth-gpu-worker"), std::string::npos) << apps.out;
+}
+
+// The in-node NCCL all-reduce where libnccl.so.2 is installed: every element right.
+TEST(GpuHardwareTest, NcclAllreduceChecksEveryElement) {
+  if (::dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL) == nullptr) {
+    GTEST_SKIP() << "no libnccl.so.2";
+  }
+  const auto check = RunCommand({NODEHEALTH_BINARY, "check", "--only", "nccl_allreduce", "--format",
+                                 "json", "--profile", "none", "--timeout", "300"},
+                                {}, std::chrono::seconds(320));
+  ASSERT_TRUE(check.exit_code == 0 || check.exit_code == 1) << check.err;
+  const json report = json::parse(check.out);
+  const json* probe = Probe(report, "nccl_allreduce");
+  ASSERT_NE(probe, nullptr);
+  EXPECT_EQ((*probe)["verdict"], "pass") << probe->dump(2);
+  for (const json& m : (*probe)["measurements"]) std::printf("%s\n", m.dump().c_str());
 }
 
 }  // namespace

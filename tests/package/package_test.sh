@@ -99,7 +99,7 @@ echo "$listing"
 mapfile -t files < <(awk '$1 !~ /^d/ { print $6 }' <<<"$listing" | sed 's|^\./|/|')
 # What the source tree says must be installed. Units and alert rules are optional: the package
 # ships whatever systemd/ and exporters/alerts/ hold.
-expected=(/usr/bin/nodehealth /usr/bin/nodehealth-allreduce
+expected=(/usr/bin/nodehealth /usr/bin/nodehealth-allreduce /usr/bin/nodehealth-gpu-worker
           /usr/share/doc/nodehealth/examples/nodehealth.toml)
 for f in "$source_dir"/profiles/*.toml; do
   expected+=("/usr/share/nodehealth/profiles/$(basename "$f")")
@@ -275,11 +275,11 @@ grep -qF "$version" "$root/tmp/version" || fail "--version does not say $version
 
 step "nodehealth probes"
 run_root 0 probes nodehealth probes
-for p in gpu_presence gpu_driver gpu_health gpu_xid ib_ports topology rdma_loopback \
-  mpi_allreduce; do
+for p in gpu_presence gpu_driver gpu_health gpu_xid ib_ports topology sku_inventory \
+  gpu_bandwidth nccl_allreduce rdma_loopback mpi_allreduce; do
   grep -qw "$p" "$root/tmp/probes" || fail "nodehealth probes does not list $p"
 done
-echo "lists all 8 probes"
+echo "lists every probe named above"
 
 # No GPU here: every GPU probe skips and `check` exits 0 (observe-only).
 gpu_probes_skipped() {

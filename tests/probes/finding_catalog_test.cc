@@ -80,13 +80,17 @@ TEST(FindingCatalogTest, PersistenceAndCategories) {
   EXPECT_EQ(FindCatalogEntry("gpu_xid")->sticky_from, Action::kResetGpu);
   EXPECT_EQ(FindCatalogEntry("gpu_lost")->sticky_from, Action::kNone);
   EXPECT_EQ(noisy,
-            (std::vector<std::string>{"ib_port_errors", "rdma_loopback_bandwidth_low",
-                                      "mpi_allreduce_bandwidth_low", "probe_timeout", "probe_error",
-                                      "gpu_temperature_high", "gpu_clock_slowdown"}));
+            (std::vector<std::string>{
+                "ib_port_errors", "rdma_loopback_bandwidth_low", "mpi_allreduce_bandwidth_low",
+                "probe_timeout", "probe_error", "gpu_temperature_high", "gpu_clock_slowdown",
+                "gpu_copy_failed", "gpu_copy_bandwidth_low", "gpu_peer_bandwidth_low",
+                "nccl_allreduce_failed", "nccl_allreduce_bandwidth_low"}));
   EXPECT_EQ(by_category["probe"], (std::vector<std::string>{"probe_timeout", "probe_error"}));
-  EXPECT_EQ(by_category["node"], std::vector<std::string>{"topology_mismatch"});
+  EXPECT_EQ(by_category["node"],
+            (std::vector<std::string>{"topology_mismatch", "node_memory_mismatch",
+                                      "cpu_count_mismatch", "nvme_missing"}));
   EXPECT_EQ(by_category["network"].size(), 12u);  // ib_*, rdma_*, mpi_*, pcie_link_degraded (HCAs)
-  EXPECT_EQ(by_category["gpu"].size(), 19u);
+  EXPECT_EQ(by_category["gpu"].size(), 25u);      // 19, and the GPU burn-in's six
 }
 
 TEST(ActionTest, OrderAndNames) {
