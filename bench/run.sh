@@ -8,7 +8,8 @@
 #      (agent_vs_node_exporter.sh, about 7 minutes);
 #   5. one `nodehealth slurm-healthcheck` run against a local Slurm (slurm_healthcheck.sh, root);
 #   6. the agent's endpoint: kept-alive scrape latency, and scrapes by a real Prometheus while 64
-#      hostile clients hammer the port, plain and over TLS with basic auth (http_endpoint.sh).
+#      hostile clients hammer the port, plain and over TLS with basic auth (http_endpoint.sh);
+#   7. the GPU burn-in probes' own overhead next to the copies they time (gpu_worker_overhead.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD:-build}"
@@ -48,3 +49,6 @@ if [[ "$(id -u)" == 0 ]]; then BUILD="$build" bench/slurm_healthcheck.sh; else e
 echo
 echo "The agent's endpoint, kept alive and under abuse:"
 BUILD="$build" bench/http_endpoint.sh
+echo
+echo "The GPU burn-in probes' own overhead (fake libcuda and libnccl):"
+BUILD="$build" bench/gpu_worker_overhead.sh

@@ -19,9 +19,14 @@ std::string Upper(std::string_view text) {
   return out;
 }
 
-std::string Milliseconds(double seconds) {
+// "3.4 ms" below a second, "12.0 s" from there: at most 9 characters up to 99999 s.
+std::string Duration(double seconds) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f ms", seconds * 1000);
+  if (seconds < 1) {
+    std::snprintf(buffer, sizeof buffer, "%.1f ms", seconds * 1000);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.1f s", seconds);
+  }
   return buffer;
 }
 
@@ -41,10 +46,15 @@ std::string RenderTableReport(const Report& report) {
   if (!report.profile_reason.empty()) out += " - " + report.profile_reason;
   out += "\n";
   if (!report.summary.empty()) out += report.summary + "\n";
-  out += "\n" + Pad("PROBE", 14) + Pad("VERDICT", 9) + Pad("TIME", 10) + "RESULT\n";
+  // The name column fits the longest probe name and two spaces, so columns never touch.
+  std::size_t name_width = 14;
   for (const ProbeResult& probe : report.probes) {
-    out += Pad(probe.name, 14) + Pad(ToString(probe.verdict), 9) +
-           Pad(Milliseconds(probe.duration.count()), 10) + ProbeSummary(probe) + "\n";
+    name_width = std::max(name_width, probe.name.size() + 2);
+  }
+  out += "\n" + Pad("PROBE", name_width) + Pad("VERDICT", 9) + Pad("TIME", 10) + "RESULT\n";
+  for (const ProbeResult& probe : report.probes) {
+    out += Pad(probe.name, name_width) + Pad(ToString(probe.verdict), 9) +
+           Pad(Duration(probe.duration.count()), 10) + ProbeSummary(probe) + "\n";
   }
 
   bool header = false;

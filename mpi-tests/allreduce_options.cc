@@ -1,5 +1,6 @@
 #include "mpi-tests/allreduce_options.h"
 
+#include "probes/util/byte_size.h"
 #include "probes/util/text.h"
 
 namespace nodehealth::allreduce {
@@ -19,31 +20,10 @@ std::string_view ToString(DataType type) {
 std::size_t SizeOf(DataType type) { return type == DataType::kDouble ? 8 : 4; }
 
 Expected<uint64_t> ParseSize(std::string_view text) {
-  uint64_t multiplier = 1;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'K':
-      case 'k':
-        multiplier = 1ull << 10;
-        break;
-      case 'M':
-      case 'm':
-        multiplier = 1ull << 20;
-        break;
-      case 'G':
-      case 'g':
-        multiplier = 1ull << 30;
-        break;
-      default:
-        break;
-    }
-    if (multiplier != 1) text.remove_suffix(1);
-  }
-  uint64_t value = 0;
-  if (!ParseWhole(text, value) || value == 0 || value > (4ull << 30) / multiplier) {
-    return Malformed("message size", text);
-  }
-  return value * multiplier;
+  // The shared parser (K, M, G powers of two), capped at 4 GiB: one rank's buffer of floats.
+  const Expected<uint64_t> size = ParseByteSize(text);
+  if (!size || *size > (4ull << 30)) return Malformed("message size", text);
+  return size;
 }
 
 double BusBandwidth(double algorithm_bandwidth, int ranks) {

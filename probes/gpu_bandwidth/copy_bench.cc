@@ -74,13 +74,10 @@ struct DeviceBuffer {
 };
 
 void LocalCopies(GpuSession& session, SessionDevice& device, const CopyOptions& options,
-                 Report& report) {
+                 std::vector<std::string>& unplaced, Report& report) {
   const platform::CudaDriver& d = session.driver();
   const std::string& gpu = device.info.gpu;
-  if (!session.PinToLocalCpus(device)) {
-    report.notes.push_back("no local CPU list for " + gpu +
-                           ": host memory not placed by NUMA node");
-  }
+  if (!session.PinToLocalCpus(device)) unplaced.push_back(gpu);
   if (!session.MakeCurrent(device, report)) return;
   void* host = nullptr;
   if (!Check(d, d.MemHostAlloc(&host, options.bytes, cuda::kMemHostAllocPortable), "cuMemHostAlloc",
@@ -156,7 +153,15 @@ void PeerCopy(GpuSession& session, SessionDevice& source, SessionDevice& target,
 void RunCopies(GpuSession& session, const CopyOptions& options, Report& report) {
   std::vector<SessionDevice>& devices = session.devices();
   if (options.local) {
-    for (SessionDevice& device : devices) LocalCopies(session, device, options, report);
+    std::vector<std::string> unplaced;  // GPUs whose local CPUs sysfs does not give
+    for (SessionDevice& device : devices) LocalCopies(session, device, options, unplaced, report);
+    if (!unplaced.empty()) {
+      std::string list;
+      for (const std::string& gpu : unplaced) list += (list.empty() ? "" : ", ") + gpu;
+      report.notes.push_back("no local CPU list in sysfs for " + std::to_string(unplaced.size()) +
+                             " GPU(s) (" + list +
+                             "): their pinned host memory was not placed by NUMA node");
+    }
   }
   if (options.peer) {
     for (SessionDevice& source : devices) {

@@ -11,6 +11,14 @@
 
 namespace nodehealth::gpu_worker {
 
+namespace {
+
+std::string TailOf(const std::string& text) {
+  return text.size() > 300 ? text.substr(text.size() - 300) : text;
+}
+
+}  // namespace
+
 WorkerRunner DefaultWorkerRunner() {
   return [](const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
             platform::Deadline deadline) {
@@ -57,9 +65,8 @@ WorkerOutcome RunGpuWorker(const WorkerRunner& runner, const WorkerOptions& opti
         "the GPU worker did not finish before the deadline: a CUDA or NCCL call hung; it was "
         "killed with its process group",
         {{outcome.command,
-          "still running after " + std::to_string(static_cast<int>(child.seconds)) +
-              " s; last output: " +
-              Printable(child.err.substr(child.err.size() > 300 ? child.err.size() - 300 : 0), 300),
+          "still running after " + std::to_string(static_cast<int>(child.seconds)) + " s" +
+              (child.err.empty() ? "" : "; its last words: " + Printable(TailOf(child.err), 300)),
           "done before the deadline"}}));
     return outcome;
   }

@@ -60,7 +60,7 @@ bool FillSendBuffers(GpuSession& session, std::vector<Rank>& ranks, uint64_t cou
   for (int r = 0; r < n; ++r) {
     Rank& rank = ranks[r];
     const std::string& gpu = rank.device->info.gpu;
-    FillPattern(host, kChunkElements + kPeriod, r, n, false);
+    FillPattern(host, std::min(count, kChunkElements) + kPeriod, r, n, false);
     if (!session.MakeCurrent(*rank.device, report)) return false;
     for (uint64_t offset = 0; offset < count; offset += kChunkElements) {
       const uint64_t elements = std::min(kChunkElements, count - offset);
@@ -80,7 +80,8 @@ bool FillSendBuffers(GpuSession& session, std::vector<Rank>& ranks, uint64_t cou
 bool CheckResults(GpuSession& session, std::vector<Rank>& ranks, uint64_t count, float* host,
                   float* expected, NcclSize& size, Report& report) {
   const platform::CudaDriver& d = session.driver();
-  FillPattern(expected, kChunkElements + kPeriod, 0, static_cast<int>(ranks.size()), true);
+  FillPattern(expected, std::min(count, kChunkElements) + kPeriod, 0,
+              static_cast<int>(ranks.size()), true);
   for (std::size_t r = 0; r < ranks.size(); ++r) {
     Rank& rank = ranks[r];
     const std::string& gpu = rank.device->info.gpu;

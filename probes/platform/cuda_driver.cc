@@ -4,10 +4,45 @@
 
 namespace nodehealth::platform {
 
+namespace {
+
+// The names of the results nodehealth explains, for a library that cannot name them itself (the
+// toolkit's stub libcuda.so answers cuGetErrorName with CUDA_ERROR_STUB_LIBRARY too).
+const char* KnownName(cuda::CuResult result) {
+  switch (result) {
+    case cuda::kErrorInvalidValue:
+      return "CUDA_ERROR_INVALID_VALUE";
+    case cuda::kErrorOutOfMemory:
+      return "CUDA_ERROR_OUT_OF_MEMORY";
+    case cuda::kErrorNotInitialized:
+      return "CUDA_ERROR_NOT_INITIALIZED";
+    case cuda::kErrorStubLibrary:
+      return "CUDA_ERROR_STUB_LIBRARY";
+    case cuda::kErrorDeviceUnavailable:
+      return "CUDA_ERROR_DEVICE_UNAVAILABLE";
+    case cuda::kErrorNoDevice:
+      return "CUDA_ERROR_NO_DEVICE";
+    case cuda::kErrorInvalidDevice:
+      return "CUDA_ERROR_INVALID_DEVICE";
+    case cuda::kErrorEccUncorrectable:
+      return "CUDA_ERROR_ECC_UNCORRECTABLE";
+    case cuda::kErrorPeerAccessAlreadyEnabled:
+      return "CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED";
+    case cuda::kErrorSystemDriverMismatch:
+      return "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH";
+    case cuda::kErrorUnknown:
+      return "CUDA_ERROR_UNKNOWN";
+    default:
+      return "CUDA error";
+  }
+}
+
+}  // namespace
+
 std::string CudaDriver::Describe(const char* call, cuda::CuResult result) const {
   const char* name = nullptr;
   if (GetErrorName == nullptr || GetErrorName(result, &name) != cuda::kSuccess || name == nullptr) {
-    name = "CUDA error";
+    name = KnownName(result);
   }
   return std::string(call) + ": " + name + " (" + std::to_string(result) + ")";
 }

@@ -3,6 +3,7 @@
 #include "probes/gpu_bandwidth/gpu_bandwidth_probe.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "tests/probes/gpu_worker_fixture.h"
 
@@ -187,6 +188,22 @@ TEST_F(GpuBandwidthTest, AMissingCudaLibrarySkipsUnlessTheProfileRequiresTheTest
   r = Run();
   EXPECT_EQ(r.verdict, ProbeVerdict::kFail);
   ASSERT_NE(FindFinding(r, "gpu_copy_failed", "node"), nullptr) << DescribeResult(r);
+}
+
+// The CUDA toolkit's driver stub (installed where the toolkit is, never a driver): a real
+// libcuda.so whose every call fails with CUDA_ERROR_STUB_LIBRARY, as on a node whose linker
+// path finds the toolkit's stubs/ directory before the driver's library.
+TEST_F(GpuBandwidthTest, TheToolkitsStubLibraryIsNamedAsSuch) {
+  cuda_library_ = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  if (::access(cuda_library_.c_str(), R_OK) != 0) GTEST_SKIP() << "no CUDA toolkit stub here";
+  ::unsetenv("NODEHEALTH_FAKE_GPU_SCENARIO");
+  const ProbeResult r = Run();
+  ASSERT_EQ(r.findings.size(), 1u) << DescribeResult(r);
+  const Finding* f = FindFinding(r, "gpu_copy_failed", "node");
+  ASSERT_NE(f, nullptr) << DescribeResult(r);
+  EXPECT_EQ(f->message,
+            "cuInit: CUDA_ERROR_STUB_LIBRARY (34): the libcuda.so.1 found is the CUDA toolkit's "
+            "stub, not the driver's library");
 }
 
 TEST_F(GpuBandwidthTest, ANodeWithoutGpusSkips) {
