@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "agent/engine/report_assembly.h"
+#include "agent/policy/repair_inbox.h"
 #include "agent/policy/report_support.h"
 #include "agent/policy/status_file.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
@@ -125,6 +126,7 @@ void AgentCore::Start() {
   // The backlog is read here, before the first round: XIDs from before the agent started reach
   // the policy (and a sticky fault from the saved state drains at once).
   watch_.Start();
+  ApplyRepairRecords();
   Reevaluate({}, /*round_ended=*/false);
 }
 
@@ -132,6 +134,7 @@ void AgentCore::Step() {
   FlushStateIfDue();
   const SteadyTime now = env_.SteadyNow();
   if (schedule_.PassiveDue(now)) {
+    ApplyRepairRecords();
     RunRound(settings_.plan.passive);
     if (settings_.plan.passive.empty()) Reevaluate({}, /*round_ended=*/true);
     if (schedule_.PassiveDone(env_.SteadyNow(), Timing(), env_.Jitter())) {
@@ -193,6 +196,29 @@ void AgentCore::Stop() {
   watch_.Stop();
   std::lock_guard lock(results_mutex_);
   WriteStateFiles(/*stopping=*/true);
+}
+
+void AgentCore::ApplyRepairRecords() {
+  const std::string state_dir = settings_.state_dir;
+  RepairInbox inbox = CollectRepairs(state_dir);
+  for (const std::string& message : inbox.rejected) spdlog::error("{}", message);
+  if (inbox.records.empty()) return;
+  {
+    std::lock_guard lock(results_mutex_);
+    for (const AppliedRepair& r : ApplyRepairs(policy_state_, inbox.records, env_.UnixNow())) {
+      spdlog::warn("sticky fault {} {} cleared by repair: by {} (uid {}) at {}", r.code, r.entity,
+                   r.by, r.uid, UnixRfc3339(r.at));
+    }
+  }
+  Reevaluate({}, /*round_ended=*/false);
+  {
+    // On disk before the records leave the inbox: a crash in between applies them again.
+    std::lock_guard lock(results_mutex_);
+    WriteStateFiles(/*stopping=*/false);
+  }
+  for (const std::string& error : FileAppliedRepairs(state_dir, inbox.paths)) {
+    spdlog::error("{}", error);
+  }
 }
 
 void AgentCore::RunRound(const std::vector<ScheduledProbe>& probes) {

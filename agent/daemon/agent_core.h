@@ -4,7 +4,7 @@
 // DaemonEnv (daemon_env.h), stepping the clock instead of waiting for it.
 //
 //   Start()   reads the node and the kernel log's backlog and makes the first decision (a sticky
-//             fault from the saved state drains at once).
+//             fault from the saved state drains at once, unless a repair record clears it).
 //   Step()    does what is due at env.SteadyNow(): a throttled state write, the passive round,
 //             the active round (due or requested). NextWake() says when the next thing is due.
 //   Reload()  SIGHUP: settings, profile and probes again; a bad file keeps the running ones.
@@ -78,6 +78,9 @@ class AgentCore {
 
  private:
   void ApplySettings();
+  // Applies the records `nodehealth repair` left in <state_dir>/repairs/ (policy/repair_inbox.h):
+  // at Start and before each passive round, so a repaired fault clears within one interval.
+  void ApplyRepairRecords();
   void RunRound(const std::vector<ScheduledProbe>& probes);
   void Reevaluate(std::vector<XidEventRecord> new_xids, bool round_ended);
   ProbeResult KernelLogResult(const Probe& probe, const KernelLogView& view,

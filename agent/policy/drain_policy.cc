@@ -81,6 +81,56 @@ std::string FormatSeconds(double seconds) {
   return text.str();
 }
 
+std::string XidEntity(const XidEventRecord& e) {
+  return e.bus_id.empty() ? std::string(kNodeEntity) : GpuEntity(e.bus_id);
+}
+
+// The XID a gpu_xid finding is about: the tally's catalogue evidence reads "XID <n>: ..."
+// (probes/kernel_log/xid_tally.cc). nullopt when no evidence says so: then any later XID on the
+// entity counts, which can only drain sooner.
+std::optional<int> FindingXid(const Finding& finding) {
+  for (const Evidence& e : finding.evidence) {
+    const std::string_view text = e.observed;
+    if (!text.starts_with("XID ")) continue;
+    int xid = 0;
+    std::size_t i = 4;
+    for (; i < text.size() && i < 12 && text[i] >= '0' && text[i] <= '9'; ++i) {
+      xid = xid * 10 + (text[i] - '0');
+    }
+    if (i > 4 && i < text.size() && text[i] == ':') return xid;
+  }
+  return std::nullopt;
+}
+
+// A repair acknowledged the entity's XID events up to its watermark: an event finding (the
+// kernel log still holds the old line, so the tally still reports it) stands only while
+// xid_history has a newer event of that entity and XID.
+bool AcknowledgedByRepair(const PolicyState& state, const Finding& finding) {
+  if (!ReportsEvent(finding.code)) return false;
+  const auto watermark = state.xid_repaired_at.find(finding.entity);
+  if (watermark == state.xid_repaired_at.end()) return false;
+  const std::optional<int> xid = FindingXid(finding);
+  return std::none_of(state.xid_history.begin(), state.xid_history.end(),
+                      [&](const XidEventRecord& e) {
+                        return e.time > watermark->second && (!xid || e.xid == *xid) &&
+                               XidEntity(e) == finding.entity;
+                      });
+}
+
+// The history without the events a repair acknowledged: what XID windows count.
+std::vector<XidEventRecord> UnacknowledgedXids(const PolicyState& state) {
+  if (state.xid_repaired_at.empty()) return state.xid_history;
+  std::vector<XidEventRecord> events;
+  events.reserve(state.xid_history.size());
+  for (const XidEventRecord& e : state.xid_history) {
+    const auto watermark = state.xid_repaired_at.find(XidEntity(e));
+    if (watermark == state.xid_repaired_at.end() || e.time > watermark->second) {
+      events.push_back(e);
+    }
+  }
+  return events;
+}
+
 std::set<std::pair<std::string, std::string>> ReasonKeys(const DrainDecision& decision) {
   std::set<std::pair<std::string, std::string>> keys;
   for (const DrainReason& r : decision.reasons) keys.emplace(r.code, r.entity);
@@ -177,6 +227,7 @@ PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyIn
   std::set<Key> present;
   for (const auto& [name, snapshot] : snapshots) {
     for (const Finding& finding : snapshot->result.findings) {
+      if (AcknowledgedByRepair(state, finding)) continue;
       const Treatment t = Treat(config, finding);
       if (!ImpliesDrain(t.action)) continue;
       const Key key{name, finding.code, finding.entity};
@@ -231,7 +282,7 @@ PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyIn
     state.sticky.push_back(std::move(f));
   }
 
-  for (DrainReason& r : XidWindowReasons(config, state.xid_history, input.now)) {
+  for (DrainReason& r : XidWindowReasons(config, UnacknowledgedXids(state), input.now)) {
     reasons.push_back(std::move(r));
   }
 

@@ -137,6 +137,19 @@ struct PendingFault {
   bool operator==(const PendingFault&) const = default;
 };
 
+// A sticky fault an operator cleared with `nodehealth repair` (repair_record.h), as the agent
+// applied it: who verified the node and when. Kept for people (status.json, /report).
+struct AppliedRepair {
+  std::string probe;
+  std::string code;
+  std::string entity;
+  std::string by;    // the operator's login name
+  uint32_t uid = 0;  // and uid
+  double at = 0;     // Unix time of the repair (its verification)
+
+  bool operator==(const AppliedRepair&) const = default;
+};
+
 // What the policy remembers between evaluations; persisted in the state directory
 // (policy_state.h) so a restart neither forgets a hard fault nor counts old XIDs twice.
 struct PolicyState {
@@ -148,6 +161,11 @@ struct PolicyState {
   DrainDecision decision;          // the last decision
   double decided_at = 0;           // Unix time the decision last changed; 0 never
   uint64_t last_run_id = 0;        // the highest run id evaluated so far
+  // Per entity ("gpu/<bus id>"): XID events up to this Unix time were acknowledged by a repair.
+  // They stay in the kernel log and in xid_history, but no longer make a gpu_xid fault nor count
+  // in an XID window; a later XID does (see EvaluateDrainPolicy).
+  std::map<std::string, double> xid_repaired_at;
+  std::vector<AppliedRepair> repairs;  // the latest applied repairs, oldest first (bounded)
 
   bool operator==(const PolicyState&) const = default;
 };
@@ -181,6 +199,9 @@ std::vector<DrainReason> XidWindowReasons(const DrainPolicyConfig& config,
 // sequence is not above xid_sequence_seen), forgets what is older than history_seconds and what
 // is over history_limit (oldest first), clears sticky faults of another boot
 // (an empty input.boot_id is "unknown" and clears nothing), counts noisy runs, and decides.
+// Repairs (PolicyState::xid_repaired_at): a finding of an event code (gpu_xid) on an entity with a
+// watermark is ignored unless xid_history holds an event of that entity (and of the finding's XID,
+// when its evidence names one) after the watermark; XID windows count only such events there.
 PolicyOutput EvaluateDrainPolicy(const DrainPolicyConfig& config, const PolicyInput& input,
                                  const PolicyState& previous);
 

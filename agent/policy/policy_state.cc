@@ -102,12 +102,30 @@ DrainReason ReadReason(const Json& j, const std::string& where) {
                      GetString(j, where, "message"), GetAction(j, where, "action")};
 }
 
+// Schema /3: the XID watermarks and the repairs applied (drain_policy.h PolicyState).
+void ReadRepairs(const Json& root, PolicyState& state) {
+  const Json& watermarks = Field(root, "", "xid_repaired_at");
+  if (!watermarks.is_object()) Bad("xid_repaired_at", "must be an object");
+  for (const auto& [entity, at] : watermarks.items()) {
+    if (!at.is_number()) Bad("xid_repaired_at." + entity, "must be a number");
+    state.xid_repaired_at[entity] = at.get<double>();
+  }
+  ForEach(root, "", "repairs", [&](const Json& j, const std::string& where) {
+    const uint64_t uid = GetUnsigned(j, where, "uid");
+    if (uid > std::numeric_limits<uint32_t>::max()) Bad(where + ".uid", "is not a uid");
+    state.repairs.push_back(AppliedRepair{GetString(j, where, "probe"), GetString(j, where, "code"),
+                                          GetString(j, where, "entity"), GetString(j, where, "by"),
+                                          static_cast<uint32_t>(uid), GetNumber(j, where, "at")});
+  });
+}
+
 PolicyState ReadState(const Json& root) {
   if (!root.is_object()) throw StateFormatError{"not a JSON object"};
   const auto schema = root.find("schema");
   int version = 0;
   if (schema != root.end() && schema->is_string()) {
-    if (*schema == kPolicyStateSchema) version = 2;
+    if (*schema == kPolicyStateSchema) version = 3;
+    if (*schema == kPolicyStateSchemaV2) version = 2;
     if (*schema == kPolicyStateSchemaV1) version = 1;
   }
   if (version == 0) {
@@ -151,6 +169,7 @@ PolicyState ReadState(const Json& root) {
     }
     return state;
   }
+  if (version >= 3) ReadRepairs(root, state);
   state.xid_sequence_seen = GetUnsigned(root, "", "xid_sequence_seen");
   ForEach(root, "", "xid_history", [&](const Json& group, const std::string& where_group) {
     const std::string boot_id = GetString(group, where_group, "boot_id");
@@ -212,6 +231,17 @@ std::string SerializePolicyState(const PolicyState& state) {
     }
     history.back()["events"].push_back(Json::array({e.sequence, e.time, e.bus_id, e.xid}));
   }
+  Json watermarks = Json::object();
+  for (const auto& [entity, at] : state.xid_repaired_at) watermarks[entity] = at;
+  Json repairs = Json::array();
+  for (const AppliedRepair& r : state.repairs) {
+    repairs.push_back(Json{{"probe", r.probe},
+                           {"code", r.code},
+                           {"entity", r.entity},
+                           {"by", r.by},
+                           {"uid", r.uid},
+                           {"at", r.at}});
+  }
   const Json root{{"schema", kPolicyStateSchema},
                   {"boot_id", state.boot_id},
                   {"decided_at", state.decided_at},
@@ -223,7 +253,9 @@ std::string SerializePolicyState(const PolicyState& state) {
                   {"sticky", std::move(sticky)},
                   {"pending", std::move(pending)},
                   {"xid_sequence_seen", state.xid_sequence_seen},
-                  {"xid_history", std::move(history)}};
+                  {"xid_history", std::move(history)},
+                  {"xid_repaired_at", std::move(watermarks)},
+                  {"repairs", std::move(repairs)}};
   // One line: a file for the agent, rewritten often (`jq . state.json` for a person); status.json
   // is the one for people.
   return root.dump() + "\n";
@@ -279,10 +311,20 @@ nlohmann::ordered_json PolicyStatusJson(const PolicyState& state) {
                            {"failing_runs", p.failing_runs},
                            {"needed_runs", p.needed_runs}});
   }
+  Json repairs = Json::array();
+  for (const AppliedRepair& r : state.repairs) {
+    repairs.push_back(Json{{"code", r.code},
+                           {"entity", r.entity},
+                           {"probe", r.probe},
+                           {"by", r.by},
+                           {"uid", r.uid},
+                           {"at", UnixRfc3339(r.at)}});
+  }
   return Json{
       {"decided_at", state.decided_at > 0 ? Json(UnixRfc3339(state.decided_at)) : Json(nullptr)},
       {"sticky", std::move(sticky)},
-      {"pending", std::move(pending)}};
+      {"pending", std::move(pending)},
+      {"repairs", std::move(repairs)}};
 }
 
 }  // namespace nodehealth::agent

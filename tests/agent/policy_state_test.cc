@@ -55,7 +55,7 @@ void Write(const std::string& path, const std::string& text) {
 TEST(PolicyStateTest, RoundTrip) {
   const PolicyState state = FullState();
   const std::string text = SerializePolicyState(state);
-  EXPECT_EQ(text.rfind("{\"schema\":\"nodehealth-agent-state/2\",", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("{\"schema\":\"nodehealth-agent-state/3\",", 0), 0u) << text;
   EXPECT_EQ(text.find('\n'), text.size() - 1) << "one line";
   Expected<PolicyState> back = ParsePolicyState(text);
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -113,10 +113,10 @@ TEST(PolicyStateTest, WrongSchemaOrTypesAreErrors) {
     return text;
   };
   const std::pair<std::string, std::string> cases[] = {
-      {with("nodehealth-agent-state/2", "nodehealth-agent-state/3"),
-       "\"schema\" is \"nodehealth-agent-state/3\", expected \"nodehealth-agent-state/2\""},
+      {with("nodehealth-agent-state/3", "nodehealth-agent-state/4"),
+       "\"schema\" is \"nodehealth-agent-state/4\", expected \"nodehealth-agent-state/3\""},
       {"[]", "not a JSON object"},
-      {"{}", "\"schema\" is missing, expected \"nodehealth-agent-state/2\""},
+      {"{}", "\"schema\" is missing, expected \"nodehealth-agent-state/3\""},
       {with("\"boot_id\":\"6f1c", "\"boot_idx\":\"6f1c"), "\"boot_id\" is missing"},
       {with("\"since\":", "\"since\":\"x\",\"y\":"), "\"sticky[0].since\" must be a number"},
       {with("\"failing_runs\":2", "\"failing_runs\":-2"),
