@@ -11,7 +11,7 @@ root="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 # Bottom to top. probes/ holds the probes and what they stand on (platform, util, the result
 # model); exporters/ renders reports; agent/ is split by job.
 layers=(probes exporters agent/policy agent/config agent/engine agent/http agent/slurm
-        agent/daemon agent/cli)
+        agent/provider agent/daemon agent/bundle agent/cli)
 
 rank_of() {  # the index of the layer holding path $1, or -1 (tests, bench, tools, ...)
   local i

@@ -28,13 +28,15 @@ cd "$(dirname "$0")/.."
 # prometheus-cpp-dev: the metric model and text format of the agent's /metrics (core only; the
 # endpoint is nodehealth's own HTTP server, agent/http/). libssl-dev: its TLS; zlib1g-dev: gzip;
 # libcrypt-dev: libxcrypt's crypt_rn for the bcrypt hashes of basic auth; libyaml-cpp-dev: the
-# web configuration file (exporter-toolkit's YAML format).
+# web configuration file (exporter-toolkit's YAML format). libcurl4-openssl-dev: reports to the
+# cloud (Azure Guest Health Reporting, Google's reportHostAsFaulty) over HTTPS.
 # libibverbs-dev: the RDMA loopback (rdma-core); ibverbs-providers: the user-space HCA drivers
 # (mlx5, ...) without which libibverbs lists no device even on a node that has one.
 build_packages=(cmake ninja-build g++ pkg-config
                 libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
                 libibverbs-dev ibverbs-providers libhwloc-dev libopenmpi-dev openmpi-bin
-                prometheus-cpp-dev libssl-dev zlib1g-dev libcrypt-dev libyaml-cpp-dev)
+                prometheus-cpp-dev libssl-dev zlib1g-dev libcrypt-dev libyaml-cpp-dev
+                libcurl4-openssl-dev)
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
                libfuzzer-14-dev clang-format-14 time perftest bzip2 slurmctld slurmd slurm-client
                munge mbw prometheus prometheus-node-exporter)

@@ -27,6 +27,7 @@
 #include "agent/cli/sysroot.h"
 #include "agent/cli/topology_command.h"
 #include "agent/daemon/agent.h"
+#include "agent/provider/provider_report_command.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
 #include "probes/all_probes.h"
 #include "probes/platform/child_process.h"

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <initializer_list>
 
+#include "agent/config/endpoint_policy.h"
 #include "agent/config/toml_reader.h"
 #include "probes/all_probes.h"
 #include "probes/finding_catalog.h"
@@ -164,6 +166,87 @@ void ReadSlurm(const StrictTomlReader& r, const toml::table& table, const std::s
          });
 }
 
+void ReadProvider(const StrictTomlReader& r, const toml::table& table, const std::string& prefix,
+                  ProviderSettings& p) {
+  const auto endpoint = [&](const toml::node& n, const std::string& k, EndpointKind kind) {
+    std::string url = r.String(n, k);
+    if (Expected<bool> ok = CheckEndpoint(url, kind); !ok) {
+      r.Fail(n, "\"" + k + "\": " + ok.error().message);
+    }
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+  };
+  const auto one_of = [&](const toml::node& n, const std::string& k,
+                          std::initializer_list<std::string_view> allowed) {
+    std::string value = r.String(n, k);
+    for (std::string_view a : allowed) {
+      if (value == a) return value;
+    }
+    std::string list;
+    for (std::string_view a : allowed)
+      list += (list.empty() ? "\"" : ", \"") + std::string(a) + "\"";
+    r.Fail(n, "\"" + k + "\" must be one of " + list);
+    return value;
+  };
+  r.Walk(
+      table, prefix,
+      {
+          {"kind",
+           [&](auto& n, auto& k) {
+             p.kind = one_of(n, k, {"none", "azure", "gcp"});
+           }},
+          {"from_agent", [&](auto& n, auto& k) { p.from_agent = r.Bool(n, k); }},
+          {"ca_file", [&](auto& n, auto& k) { p.ca_file = r.String(n, k); }},
+          {"timeout_seconds", [&](auto& n, auto& k) { p.timeout_seconds = r.Number(n, k, 1, 60); }},
+          {"poll_interval_seconds",
+           [&](auto& n, auto& k) { p.poll_interval_seconds = r.Number(n, k, 30, 86400); }},
+          {"report_interval_seconds",
+           [&](auto& n, auto& k) { p.report_interval_seconds = r.Number(n, k, 1, 3600); }},
+          {"azure",
+           [&](auto& n, auto& k) {
+             r.Walk(
+                 r.Table(n, k), k,
+                 {
+                     {"imds_endpoint",
+                      [&](auto& m, auto& j) {
+                        p.azure_imds_endpoint = endpoint(m, j, EndpointKind::kMetadata);
+                      }},
+                     {"management_endpoint",
+                      [&](auto& m, auto& j) {
+                        p.azure_management_endpoint = endpoint(m, j, EndpointKind::kManagement);
+                      }},
+                     {"api_version",
+                      [&](auto& m, auto& j) { p.azure_api_version = r.String(m, j); }},
+                     {"client_id", [&](auto& m, auto& j) { p.azure_client_id = r.String(m, j); }},
+                     {"object_id", [&](auto& m, auto& j) { p.azure_object_id = r.String(m, j); }},
+                     {"msi_res_id", [&](auto& m, auto& j) { p.azure_msi_res_id = r.String(m, j); }},
+                     {"kvp_pool_file",
+                      [&](auto& m, auto& j) { p.azure_kvp_pool_file = r.String(m, j); }},
+                     {"physical_host_name",
+                      [&](auto& m, auto& j) { p.azure_physical_host_name = r.String(m, j); }},
+                 });
+           }},
+          {"gcp",
+           [&](auto& n, auto& k) {
+             r.Walk(r.Table(n, k), k,
+                    {
+                        {"metadata_endpoint",
+                         [&](auto& m, auto& j) {
+                           p.gcp_metadata_endpoint = endpoint(m, j, EndpointKind::kMetadata);
+                         }},
+                        {"compute_endpoint",
+                         [&](auto& m, auto& j) {
+                           p.gcp_compute_endpoint = endpoint(m, j, EndpointKind::kManagement);
+                         }},
+                        {"disruption_schedule",
+                         [&](auto& m, auto& j) {
+                           p.gcp_disruption_schedule = one_of(m, j, {"IMMEDIATE", "FUTURE"});
+                         }},
+                    });
+           }},
+      });
+}
+
 Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
   Config c;
   r.Walk(root, "",
@@ -177,6 +260,7 @@ Config ReadConfig(const toml::table& root, const StrictTomlReader& r) {
              {"agent", [&](auto& n, auto& k) { ReadAgent(r, r.Table(n, k), k, c.agent); }},
              {"drain", [&](auto& n, auto& k) { ReadDrain(r, r.Table(n, k), k, c.drain); }},
              {"slurm", [&](auto& n, auto& k) { ReadSlurm(r, r.Table(n, k), k, c.slurm); }},
+             {"provider", [&](auto& n, auto& k) { ReadProvider(r, r.Table(n, k), k, c.provider); }},
              {"mpi_allreduce",
               [&](auto& n, auto& k) {
                 r.Walk(r.Table(n, k), k, {{"ranks", [&](auto& m, auto& j) {

@@ -40,6 +40,24 @@
 //   check_timeout_seconds = 30             # (1 .. 30)
 //   max_drained_fraction = 0.1             # blast radius, per partition (0 .. 1], >= 1 node
 //   max_drained_nodes = 0                  # 0: no count limit
+//   [provider]                             # reports to the cloud (README "Reporting to the cloud")
+//   kind = "azure"                         # "none" (default), "azure" or "gcp"
+//   from_agent = true                      # the agent reports hard faults itself
+//   ca_file = "/etc/ssl/certs/ca.pem"      # replaces the system trust store for https
+//   timeout_seconds = 10                   # each HTTP exchange (1 .. 60)
+//   poll_interval_seconds = 300            # the report's status afterwards (30 .. 86400)
+//   report_interval_seconds = 30           # the agent looks for faults to report (1 .. 3600)
+//   [provider.azure]
+//   imds_endpoint = "http://169.254.169.254"
+//   management_endpoint = "https://management.azure.com"
+//   api_version = "2025-01-01-preview"
+//   client_id = ""                         # a user-assigned identity (or object_id, msi_res_id)
+//   kvp_pool_file = "/var/lib/hyperv/.kvp_pool_3"   # PhysicalHostName (Hyper-V data exchange)
+//   physical_host_name = ""                # instead of the KVP pool
+//   [provider.gcp]
+//   metadata_endpoint = "http://metadata.google.internal"
+//   compute_endpoint = "https://compute.googleapis.com"
+//   disruption_schedule = "IMMEDIATE"      # or "FUTURE"
 //   [drain.xid.31]                         # XID number 1 .. 1000
 //   count = 10                             # required (1 .. 100000)
 //   window_seconds = 3600                  # (1 .. 30 days; default 3600)
@@ -83,6 +101,28 @@ struct SlurmSettings {
   int max_drained_nodes = 0;
 };
 
+// [provider]: hard faults reported to the node's cloud (agent/provider/). Endpoints are checked
+// by endpoint_policy.h when the file is read.
+struct ProviderSettings {
+  std::string kind = "none";  // "none", "azure", "gcp"
+  bool from_agent = true;
+  std::string ca_file;
+  double timeout_seconds = 10;
+  double poll_interval_seconds = 300;
+  double report_interval_seconds = 30;
+  std::string azure_imds_endpoint = "http://169.254.169.254";
+  std::string azure_management_endpoint = "https://management.azure.com";
+  std::string azure_api_version = "2025-01-01-preview";
+  std::string azure_client_id;
+  std::string azure_object_id;
+  std::string azure_msi_res_id;
+  std::string azure_kvp_pool_file = "/var/lib/hyperv/.kvp_pool_3";
+  std::string azure_physical_host_name;
+  std::string gcp_metadata_endpoint = "http://metadata.google.internal";
+  std::string gcp_compute_endpoint = "https://compute.googleapis.com";
+  std::string gcp_disruption_schedule = "IMMEDIATE";
+};
+
 struct Config {
   std::string path;  // empty when no file was read
   std::optional<std::string> profile;
@@ -99,6 +139,7 @@ struct Config {
   AgentSettings agent;
   agent::DrainPolicyConfig drain;
   SlurmSettings slurm;
+  ProviderSettings provider;
 };
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/nodehealth/nodehealth.toml";

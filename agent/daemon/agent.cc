@@ -23,6 +23,7 @@
 #include "agent/daemon/daemon_env.h"
 #include "agent/daemon/http_endpoint.h"
 #include "agent/daemon/nvml_xid_events.h"
+#include "agent/daemon/provider_reporter.h"
 #include "agent/daemon/sd_notify.h"
 #include "agent/policy/policy_state.h"
 #include "agent/policy/status_file.h"
@@ -203,6 +204,13 @@ int Agent::Run(std::ostream& err) {
   std::thread signals([this] { SignalLoop(); });
   core_.Start();
   std::thread nvml_events([this] { NvmlEventLoop(); });
+  // Reports to the cloud: their own thread, their own deadlines (provider_reporter.h). The
+  // [provider] section is read at start; a change needs a restart.
+  std::unique_ptr<ProviderReporter> reporter;
+  if (const ProviderSettings& p = core_.settings().plan.config.provider;
+      p.kind != "none" && p.from_agent) {
+    reporter = std::make_unique<ProviderReporter>(p, core_.settings().state_dir, core_.nvml());
+  }
   std::thread watchdog;
   if (std::optional<std::chrono::microseconds> period = WatchdogPeriod()) {
     watchdog = std::thread([this, p = *period] { WatchdogLoop(p); });
@@ -218,6 +226,10 @@ int Agent::Run(std::ostream& err) {
   }
 
   spdlog::info("stopping");
+  // A report in flight must not delay the stop: the thread is told to stop and left to the
+  // process's _Exit (RunAgent), which ends it; its ledger writes are atomic and its lock dies
+  // with the process.
+  if (reporter) reporter.release()->StopSoon();
   core_.Stop();
   if (listen_retry.joinable()) listen_retry.join();  // it sees stop_ and returns
   {

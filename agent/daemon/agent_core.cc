@@ -237,6 +237,11 @@ void AgentCore::RunRound(const std::vector<ScheduledProbe>& probes) {
   if (runner_.cancelled()) return;  // stopping: these results were abandoned, not decided
   Expected<slurm::SlurmOutcomeSummary> slurm_outcome =
       slurm::ReadSlurmOutcome(settings_.state_dir + "/" + slurm::kSlurmOutcomeFile);
+  const std::string& provider_kind = settings_.plan.config.provider.kind;
+  Expected<provider::ProviderLedger> provider_ledger = provider::ProviderLedger{};
+  if (provider_kind != "none") {
+    provider_ledger = provider::LoadLedger(settings_.state_dir + "/" + provider::kLedgerFile);
+  }
   for (ProbeResult& result : results) {
     // What only a process that lives on sees (a counter that grew between two rounds).
     if (auto it = round_memories_.find(result.name); it != round_memories_.end()) {
@@ -265,6 +270,10 @@ void AgentCore::RunRound(const std::vector<ScheduledProbe>& probes) {
     }
     counters_.slurm_healthcheck.reset();
     if (slurm_outcome) counters_.slurm_healthcheck = *slurm_outcome;
+    counters_.provider_kind = provider_kind;
+    counters_.provider_error = provider_ledger ? "" : provider_ledger.error().message;
+    counters_.provider_ledger =
+        provider_ledger ? std::move(*provider_ledger) : provider::ProviderLedger{};
   }
   Reevaluate({}, /*round_ended=*/true);
 }

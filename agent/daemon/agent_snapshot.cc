@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <map>
+
 #include "agent/daemon/report_redaction.h"
 #include "agent/policy/policy_state.h"
 #include "exporters/json_report.h"
@@ -60,6 +63,44 @@ void AddPolicyMetrics(const PolicyOutput& policy, MetricFamilyBuilder& f) {
   }
 }
 
+// A cloud's status word as a label value: letters, digits and _ only, at most 64 (the clouds'
+// codes are identifiers, "AcknowledgedUnhealthy", "DONE"; anything else must not become free
+// text in a label).
+std::string StatusLabel(const std::string& code) {
+  std::string out;
+  for (char c : code.substr(0, 64)) {
+    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  }
+  return out;
+}
+
+void AddProviderMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
+  std::map<std::string, int> by_state{
+      {"pending", 0}, {"held", 0}, {"sent", 0}, {"failed", 0}, {"cancelled", 0}};
+  for (const provider::ReportRecord& r : c.provider_ledger.reports) {
+    ++by_state[r.state];
+    if (r.state == "cancelled") continue;
+    f.Add("nodehealth_provider_report_info",
+          "a report of a hard fault to the cloud: its category, state and the cloud's latest "
+          "status (value always 1)",
+          {{"provider", r.provider},
+           {"code", r.code},
+           {"entity", r.entity},
+           {"category", r.category},
+           {"state", r.state},
+           {"status", StatusLabel(r.status_code)},
+           {"terminal", r.status_terminal ? "true" : "false"}},
+          1);
+  }
+  for (const auto& [state, count] : by_state) {
+    f.Add("nodehealth_provider_reports", "reports of hard faults to the cloud, by state",
+          {{"provider", c.provider_kind}, {"state", state}}, count);
+  }
+  f.Add("nodehealth_provider_ledger_readable",
+        "0 when the cloud reports' ledger (provider-reports.json) cannot be read", {},
+        c.provider_error.empty() ? 1 : 0);
+}
+
 void AddAgentMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
   f.Add("nodehealth_agent_start_time_seconds", "when the agent started (Unix time)", {},
         c.start_time);
@@ -104,6 +145,7 @@ void AddAgentMetrics(const AgentCounters& c, MetricFamilyBuilder& f) {
           "the last Slurm health check's action (none, drain, update_reason, resume, suppressed)",
           {{"action", slurm->action}}, 1);
   }
+  if (c.provider_kind != "none") AddProviderMetrics(c, f);
   for (const std::string& probe : c.stuck_probes) {
     f.Add("nodehealth_probe_stuck", "1 while an abandoned run of the probe has not returned",
           {{"probe", probe}}, 1);
@@ -131,6 +173,11 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
 
   nlohmann::ordered_json report = ReportJson(input.report);
   report["policy"] = PolicyStatusJson(input.policy.state);
+  if (input.counters.provider_kind != "none") {
+    report["provider"] =
+        provider::LedgerStatusJson(input.counters.provider_kind, input.counters.provider_ledger);
+    report["provider"]["error"] = input.counters.provider_error;
+  }
   report["policy"]["xid_events_remembered"] = input.policy.state.xid_history.size();
   // A drain decision that cannot be saved is lost at the next restart: say so where people look.
   report["policy"]["state_error"] = input.counters.state_error;

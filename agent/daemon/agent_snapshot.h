@@ -17,6 +17,7 @@
 
 #include "agent/daemon/kernel_log_watch.h"
 #include "agent/policy/drain_policy.h"
+#include "agent/provider/provider_ledger.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
 #include "exporters/report.h"
 
@@ -45,6 +46,11 @@ struct AgentCounters {
   // The last `nodehealth slurm-healthcheck` run on this node (its status file in the state
   // directory); absent where Slurm does not run it.
   std::optional<slurm::SlurmOutcomeSummary> slurm_healthcheck;
+  // [provider] kind ("none" when off) and what the reporter's ledger says (provider_reporter.h),
+  // read at the end of each round; provider_error when it cannot be read.
+  std::string provider_kind = "none";
+  provider::ProviderLedger provider_ledger;
+  std::string provider_error;
 };
 
 // XIDs whose counter every GPU gets at zero, so that an alert on increase() sees the first one:
