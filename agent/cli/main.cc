@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -22,8 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "agent/bundle/bundle_command.h"
 #include "agent/cli/check_command.h"
 #include "agent/cli/probes_command.h"
+#include "agent/cli/repair_command.h"
 #include "agent/cli/sysroot.h"
 #include "agent/cli/topology_command.h"
 #include "agent/daemon/agent.h"
@@ -112,6 +115,98 @@ void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
       ->check(CLI::IsMember({"table", "json"}));
   command->add_option("--output", o.output, "Also write the JSON report to FILE (atomically)")
       ->type_name("FILE");
+}
+
+// `provider-report`: the check's inputs and its own.
+void AddProviderReportOptions(CLI::App* command, nodehealth::provider::ProviderReportOptions& o) {
+  command->add_option("--profile", o.check.profile, "Profile FILE, shipped NAME, auto or none")
+      ->type_name("FILE|NAME|auto");
+  command->add_option("--config", o.check.config, "Settings file ([provider] section)")
+      ->type_name("FILE");
+  command->add_option("--sysroot", o.check.sysroot, "Read /sys, /proc and /dev below DIR")
+      ->type_name("DIR");
+  command->add_option("--nvml-library", o.check.nvml_library, "NVML shared library to dlopen")
+      ->type_name("PATH");
+  command->add_option("--topology-xml", o.check.topology_xml, "hwloc XML instead of discovery")
+      ->type_name("FILE");
+  command->add_option("--timeout", o.check.timeout_seconds, "Deadline for the check, seconds")
+      ->check(CLI::Range(0.1, 3600.0));
+  command
+      ->add_option("--state-dir", o.state_dir,
+                   "The agent's state directory (default $STATE_DIRECTORY or /var/lib/nodehealth)")
+      ->type_name("DIR");
+  command->add_flag("--dry-run", o.dry_run, "Print the requests; send nothing");
+  command->add_flag("--status", o.status, "Ask the cloud about the reports sent; print them");
+  command->add_flag("--no-check", o.no_check, "Only the agent's sticky faults, no fresh check");
+  command->add_option("--code", o.code, "Report this finding code (an operator's decision)");
+  command->add_option("--entity", o.entity, "... on this entity only (with --code)")
+      ->type_name("ENTITY");
+  command->get_option("--status")->excludes(command->get_option("--dry-run"));
+}
+
+// `bundle`: the check's inputs (CONTRACT.md's common options that a check reads) and its own.
+void AddBundleOptions(CLI::App* command, nodehealth::bundle::BundleOptions& o) {
+  command->add_option("--profile", o.check.profile, "Profile FILE, shipped NAME, auto or none")
+      ->type_name("FILE|NAME|auto");
+  command->add_option("--config", o.check.config, "Settings file")->type_name("FILE");
+  command->add_option("--sysroot", o.check.sysroot, "Read /sys, /proc and /dev below DIR")
+      ->type_name("DIR");
+  command->add_option("--nvml-library", o.check.nvml_library, "NVML shared library to dlopen")
+      ->type_name("PATH");
+  command->add_option("--topology-xml", o.check.topology_xml, "hwloc XML instead of discovery")
+      ->type_name("FILE");
+  command
+      ->add_option("--output", o.output,
+                   "Archive path (default ./nodehealth-bundle-<node>-<UTC time>.tar.gz)")
+      ->type_name("FILE");
+  command
+      ->add_option("--state-dir", o.state_dir,
+                   "The agent's state directory (default $STATE_DIRECTORY or /var/lib/nodehealth)")
+      ->type_name("DIR");
+  command->add_flag("--redact", o.redact,
+                    "Replace host names, IP and MAC addresses and process names with placeholders");
+  command->add_option("--timeout", o.timeout_seconds, "Deadline for the whole bundle, seconds")
+      ->check(CLI::Range(5.0, 86400.0));
+  command->add_option("--tool-timeout", o.tool_timeout_seconds, "Deadline per tool, seconds")
+      ->check(CLI::Range(0.1, 3600.0));
+  command
+      ->add_option("--bug-report-timeout", o.bug_report_timeout_seconds,
+                   "Deadline for nvidia-bug-report.sh, seconds")
+      ->check(CLI::Range(0.1, 3600.0));
+  command->add_option("--max-bytes", o.max_bytes, "Size bound of the archive, bytes")
+      ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40));
+  command->add_option("--azure-imds-endpoint", o.azure_imds_endpoint, "Azure IMDS compute URL")
+      ->type_name("URL");
+  command
+      ->add_option("--gcp-metadata-endpoint", o.gcp_metadata_endpoint,
+                   "Google metadata server base URL (.../computeMetadata/v1/)")
+      ->type_name("URL");
+  command->add_flag("--no-cloud-metadata", o.no_cloud_metadata, "Ask no metadata service");
+}
+
+// `repair`: what the verifying probes need from the common options, the agent's state directory
+// and the fault filters.
+void AddRepairOptions(CLI::App* command, nodehealth::RepairOptions& o) {
+  command->add_option("--profile", o.check.profile, "Profile FILE, shipped NAME, auto or none")
+      ->type_name("FILE|NAME|auto");
+  command->add_option("--config", o.check.config, "Settings file")->type_name("FILE");
+  command->add_option("--sysroot", o.check.sysroot, "Read /sys, /proc and /dev below DIR")
+      ->type_name("DIR");
+  command->add_option("--nvml-library", o.check.nvml_library, "NVML shared library to dlopen")
+      ->type_name("PATH");
+  command->add_option("--topology-xml", o.check.topology_xml, "hwloc XML instead of discovery")
+      ->type_name("FILE");
+  command->add_option("--timeout", o.check.timeout_seconds, "Deadline for the probes, seconds")
+      ->check(CLI::Range(0.1, 86400.0));
+  command
+      ->add_option("--state-dir", o.state_dir,
+                   "The agent's state directory (default $STATE_DIRECTORY or /var/lib/nodehealth)")
+      ->type_name("DIR");
+  command->add_option("--probe", o.probe, "Only the sticky faults this probe reported");
+  command->add_option("--code", o.code, "Only the sticky faults of this finding code");
+  command->add_option("--entity", o.entity, "Only the sticky faults on this entity")
+      ->type_name("gpu/BUSID|hca/DEV/PORT|node");
+  command->add_flag("--dry-run", o.dry_run, "Verify and report; write no repair record");
 }
 
 // The first argument that is neither an option nor --log-level's value: the command's name.
@@ -239,10 +334,28 @@ int main(int argc, char** argv) {
   slurm->add_option("--topology-xml", slurm_options.check.topology_xml, "Fallback check: hwloc XML")
       ->type_name("FILE");
 
+  nodehealth::RepairOptions repair_options;
+  CLI::App* repair = app.add_subcommand(
+      "repair", "After a GPU reset or part swap: re-verify sticky faults, clear those that pass");
+  AddRepairOptions(repair, repair_options);
+
+  nodehealth::provider::ProviderReportOptions provider_options;
+  CLI::App* provider = app.add_subcommand(
+      "provider-report",
+      "Report this node's hard hardware faults to its cloud (Azure Guest Health Reporting, "
+      "Google Cloud reportHostAsFaulty)");
+  AddProviderReportOptions(provider, provider_options);
+
   std::string probes_format;
   CLI::App* probes = app.add_subcommand("probes", "List the probes and the finding codes");
   probes->add_option("--format", probes_format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
+
+  nodehealth::bundle::BundleOptions bundle_options;
+  bundle_options.version = NODEHEALTH_VERSION;
+  CLI::App* bundle = app.add_subcommand(
+      "bundle", "Write a .tar.gz of evidence (report, logs, tool outputs) for a support request");
+  AddBundleOptions(bundle, bundle_options);
 
   try {
     // slurm.conf's HealthCheckProgram is a path without arguments: installed as the link
@@ -279,6 +392,9 @@ int main(int argc, char** argv) {
                                : agent->parsed()    ? &agent_options.common.sysroot
                                : topology->parsed() ? &topology_options.sysroot
                                : slurm->parsed()    ? &slurm_options.check.sysroot
+                               : repair->parsed()   ? &repair_options.check.sysroot
+                               : bundle->parsed()   ? &bundle_options.check.sysroot
+                               : provider->parsed() ? &provider_options.check.sysroot
                                                     : nullptr;
   if (sysroot) {
     if (nodehealth::Expected<bool> usable = nodehealth::CheckSysroot(*sysroot); !usable) {
@@ -311,9 +427,55 @@ int main(int argc, char** argv) {
     if (result.must_exit_immediately) std::_Exit(result.exit_code);
     return result.exit_code;
   }
+  if (repair->parsed()) {
+    EndChildrenOnTerminationSignals();
+    nodehealth::PrepareProbesForProcess(repair_options.check.sysroot);
+    repair_options.check.arm_hard_deadline = StartCheckDeadline;
+    const nodehealth::CheckResult result =
+        nodehealth::RunRepair(repair_options, std::cout, std::cerr);
+    while (g_terminating) ::pause();
+    if (result.must_exit_immediately) {
+      std::cout.flush();
+      std::cerr.flush();
+      std::_Exit(result.exit_code);
+    }
+    return result.exit_code;
+  }
+  if (provider->parsed()) {
+    EndChildrenOnTerminationSignals();
+    nodehealth::PrepareProbesForProcess(provider_options.check.sysroot);
+    provider_options.check.arm_hard_deadline = StartCheckDeadline;
+    const nodehealth::provider::ProviderReportResult result =
+        nodehealth::provider::RunProviderReport(provider_options, std::cout, std::cerr);
+    while (g_terminating) ::pause();
+    if (result.must_exit_immediately) {
+      std::cout.flush();
+      std::cerr.flush();
+      std::_Exit(result.exit_code);
+    }
+    return result.exit_code;
+  }
   if (topology->parsed()) {
     nodehealth::PrepareProbesForProcess(topology_options.sysroot);
     return nodehealth::RunTopologyCommand(topology_options, std::cout, std::cerr);
+  }
+
+  if (bundle->parsed()) {
+    EndChildrenOnTerminationSignals();
+    nodehealth::PrepareProbesForProcess(bundle_options.check.sysroot);
+    // Collectors and the check keep their own deadlines; this ends a library call that ignored
+    // them (its temporary file is then left for the next run to remove).
+    StartHardDeadline(bundle_options.timeout_seconds + 10,
+                      "nodehealth bundle: still running 10 s past --timeout; exiting\n", 2);
+    const nodehealth::bundle::BundleResult result =
+        nodehealth::bundle::RunBundle(bundle_options, std::cout, std::cerr);
+    while (g_terminating) ::pause();
+    if (result.must_exit_immediately) {
+      std::cout.flush();
+      std::cerr.flush();
+      std::_Exit(result.exit_code);
+    }
+    return result.exit_code;
   }
 
   EndChildrenOnTerminationSignals();

@@ -27,7 +27,9 @@ using testing::RunCommand;
 using testing::SourceDir;
 
 constexpr auto kDeadline = std::chrono::seconds(15);
-const char kCommands[] = "commands: check, burnin, agent, topology, slurm-healthcheck, probes";
+const char kCommands[] =
+    "commands: check, burnin, agent, topology, slurm-healthcheck, repair, provider-report, probes, "
+    "bundle";
 
 CommandResult Nodehealth(std::vector<std::string> args,
                          std::map<std::string, std::string> env = {}) {
