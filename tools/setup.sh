@@ -102,6 +102,8 @@ ctest --test-dir build-fuzz -j "$jobs" --output-on-failure --timeout 300
 # (halt_on_error), and the test binary exits non-zero. About 8 minutes each on 2 cores.
 daemon_unit='DrainPolicy*:PolicyState*:Http*:SecureServer*:ProbeRunner*:StatusFile*:AgentCore*:RoundSchedule*'
 daemon_unit+=':ReportRedaction*:Kernel*:SdNotify*:Agent*:Slurm*:Config*:WebConfig*:HostileFiles*'
+# The cloud reporter's thread and its stand-in servers; the repair records the rounds apply.
+daemon_unit+=':Provider*:Repair*'
 daemon_unit+=':-HttpClientTest.*'  # the tests' own loopback client, with a timing bound
 daemon_e2e='Agent*:HostileFiles*'
 for sanitizer in address thread; do

@@ -226,5 +226,27 @@ TEST(ProviderAgentTest, TheAgentReportsEachHardFaultOnceUnlessTheBlastRadiusHold
             std::string::npos);
 }
 
+// On a healthy node the reporter asks the cloud nothing at all: no identity, no token.
+TEST(ProviderAgentTest, AHealthyNodeAsksTheCloudNothing) {
+  using namespace std::chrono_literals;
+  testing::Node node(testing::kAzureScenario);
+  AzureCloud cloud([](const RecordedRequest&) { return CannedResponse{200, {}, "{}"}; });
+  testing::AgentDirs dirs;
+  std::string config = ProviderConfig(cloud, "report_interval_seconds = 1\n");
+  config.replace(0, config.find('\n'), std::string("profile = \"") + testing::kAzureProfile + "\"");
+  testing::WriteFile(dirs.config(), config);
+  testing::AgentProcess agent(node, dirs.state(), dirs.config(), {});
+  ASSERT_TRUE(agent.ok()) << agent.error();
+  const nlohmann::json report = agent.WaitForReport(10s);
+  ASSERT_EQ(report["drain"]["recommended"], false) << report["drain"].dump();
+  std::this_thread::sleep_for(3s);  // three reporter periods
+  EXPECT_TRUE(cloud.imds().requests().empty());
+  EXPECT_TRUE(cloud.arm().requests().empty());
+  EXPECT_EQ(testing::Value(agent.Metrics(), "nodehealth_provider_reports",
+                           {{"provider", "azure"}, {"state", "sent"}}),
+            0.0);
+  EXPECT_EQ(agent.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace nodehealth::provider
