@@ -12,7 +12,8 @@
 
 namespace nodehealth {
 
-Expected<bool> WriteFileAtomically(const std::string& path, std::string_view content) {
+Expected<bool> WriteFileAtomically(const std::string& path, std::string_view content,
+                                   unsigned mode) {
   const std::size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -40,7 +41,7 @@ Expected<bool> WriteFileAtomically(const std::string& path, std::string_view con
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd, 0644) != 0) return fail("cannot set permissions of");
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("cannot set permissions of");
   if (::fsync(fd) != 0) return fail("cannot flush");
   if (::close(fd) != 0) {
     const int err = errno;

@@ -13,7 +13,10 @@
 
 namespace nodehealth {
 
-Expected<bool> WriteFileAtomically(const std::string& path, std::string_view content);
+// `mode`: the file's permissions (0644 for what other users and exporters read; 0600 for what only
+// root may read, e.g. a repair record naming who made it).
+Expected<bool> WriteFileAtomically(const std::string& path, std::string_view content,
+                                   unsigned mode = 0644);
 
 // Removes the temporary files WriteFileAtomically(path, ...) left behind, those last modified at
 // least `min_age` ago (zero: all of them; only for a single writer that knows no other runs).

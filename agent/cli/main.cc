@@ -117,24 +117,34 @@ void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
       ->type_name("FILE");
 }
 
-// `provider-report`: the check's inputs and its own.
-void AddProviderReportOptions(CLI::App* command, nodehealth::provider::ProviderReportOptions& o) {
-  command->add_option("--profile", o.check.profile, "Profile FILE, shipped NAME, auto or none")
+// What a one-shot check reads (CONTRACT.md's common options a run needs), for the commands that
+// run one on the side: provider-report, bundle, repair.
+void AddCheckInputOptions(CLI::App* command, nodehealth::CheckOptions& o) {
+  command->add_option("--profile", o.profile, "Profile FILE, shipped NAME, auto or none")
       ->type_name("FILE|NAME|auto");
-  command->add_option("--config", o.check.config, "Settings file ([provider] section)")
-      ->type_name("FILE");
-  command->add_option("--sysroot", o.check.sysroot, "Read /sys, /proc and /dev below DIR")
+  command->add_option("--config", o.config, "Settings file")->type_name("FILE");
+  command->add_option("--sysroot", o.sysroot, "Read /sys, /proc and /dev below DIR")
       ->type_name("DIR");
-  command->add_option("--nvml-library", o.check.nvml_library, "NVML shared library to dlopen")
+  command->add_option("--nvml-library", o.nvml_library, "NVML shared library to dlopen")
       ->type_name("PATH");
-  command->add_option("--topology-xml", o.check.topology_xml, "hwloc XML instead of discovery")
+  command->add_option("--topology-xml", o.topology_xml, "hwloc XML instead of discovery")
       ->type_name("FILE");
-  command->add_option("--timeout", o.check.timeout_seconds, "Deadline for the check, seconds")
-      ->check(CLI::Range(0.1, 3600.0));
+}
+
+// The agent's state directory, for the commands that read or write beside the agent.
+void AddStateDirOption(CLI::App* command, std::optional<std::string>& state_dir) {
   command
-      ->add_option("--state-dir", o.state_dir,
+      ->add_option("--state-dir", state_dir,
                    "The agent's state directory (default $STATE_DIRECTORY or /var/lib/nodehealth)")
       ->type_name("DIR");
+}
+
+// `provider-report`: the check's inputs and its own.
+void AddProviderReportOptions(CLI::App* command, nodehealth::provider::ProviderReportOptions& o) {
+  AddCheckInputOptions(command, o.check);
+  command->add_option("--timeout", o.check.timeout_seconds, "Deadline for the check, seconds")
+      ->check(CLI::Range(0.1, 3600.0));
+  AddStateDirOption(command, o.state_dir);
   command->add_flag("--dry-run", o.dry_run, "Print the requests; send nothing");
   command->add_flag("--status", o.status, "Ask the cloud about the reports sent; print them");
   command->add_flag("--no-check", o.no_check, "Only the agent's sticky faults, no fresh check");
@@ -146,23 +156,12 @@ void AddProviderReportOptions(CLI::App* command, nodehealth::provider::ProviderR
 
 // `bundle`: the check's inputs (CONTRACT.md's common options that a check reads) and its own.
 void AddBundleOptions(CLI::App* command, nodehealth::bundle::BundleOptions& o) {
-  command->add_option("--profile", o.check.profile, "Profile FILE, shipped NAME, auto or none")
-      ->type_name("FILE|NAME|auto");
-  command->add_option("--config", o.check.config, "Settings file")->type_name("FILE");
-  command->add_option("--sysroot", o.check.sysroot, "Read /sys, /proc and /dev below DIR")
-      ->type_name("DIR");
-  command->add_option("--nvml-library", o.check.nvml_library, "NVML shared library to dlopen")
-      ->type_name("PATH");
-  command->add_option("--topology-xml", o.check.topology_xml, "hwloc XML instead of discovery")
-      ->type_name("FILE");
+  AddCheckInputOptions(command, o.check);
   command
       ->add_option("--output", o.output,
                    "Archive path (default ./nodehealth-bundle-<node>-<UTC time>.tar.gz)")
       ->type_name("FILE");
-  command
-      ->add_option("--state-dir", o.state_dir,
-                   "The agent's state directory (default $STATE_DIRECTORY or /var/lib/nodehealth)")
-      ->type_name("DIR");
+  AddStateDirOption(command, o.state_dir);
   command->add_flag("--redact", o.redact,
                     "Replace host names, IP and MAC addresses and process names with placeholders");
   command->add_option("--timeout", o.timeout_seconds, "Deadline for the whole bundle, seconds")
@@ -187,21 +186,10 @@ void AddBundleOptions(CLI::App* command, nodehealth::bundle::BundleOptions& o) {
 // `repair`: what the verifying probes need from the common options, the agent's state directory
 // and the fault filters.
 void AddRepairOptions(CLI::App* command, nodehealth::RepairOptions& o) {
-  command->add_option("--profile", o.check.profile, "Profile FILE, shipped NAME, auto or none")
-      ->type_name("FILE|NAME|auto");
-  command->add_option("--config", o.check.config, "Settings file")->type_name("FILE");
-  command->add_option("--sysroot", o.check.sysroot, "Read /sys, /proc and /dev below DIR")
-      ->type_name("DIR");
-  command->add_option("--nvml-library", o.check.nvml_library, "NVML shared library to dlopen")
-      ->type_name("PATH");
-  command->add_option("--topology-xml", o.check.topology_xml, "hwloc XML instead of discovery")
-      ->type_name("FILE");
+  AddCheckInputOptions(command, o.check);
   command->add_option("--timeout", o.check.timeout_seconds, "Deadline for the probes, seconds")
       ->check(CLI::Range(0.1, 86400.0));
-  command
-      ->add_option("--state-dir", o.state_dir,
-                   "The agent's state directory (default $STATE_DIRECTORY or /var/lib/nodehealth)")
-      ->type_name("DIR");
+  AddStateDirOption(command, o.state_dir);
   command->add_option("--probe", o.probe, "Only the sticky faults this probe reported");
   command->add_option("--code", o.code, "Only the sticky faults of this finding code");
   command->add_option("--entity", o.entity, "Only the sticky faults on this entity")

@@ -22,6 +22,7 @@
 #include "agent/policy/repair_inbox.h"
 #include "agent/policy/repair_record.h"
 #include "agent/policy/report_support.h"
+#include "exporters/atomic_file.h"
 #include "probes/all_probes.h"
 #include "probes/finding_catalog.h"
 #include "probes/platform/file_system.h"
@@ -177,36 +178,6 @@ std::pair<std::string, uint32_t> Operator() {
   return {name, id};
 }
 
-// Temporary file (mode 0600 from mkstemp, and a dot name the agent skips) + fsync + rename +
-// directory fsync: the agent never reads half a record, and nobody else reads it at all.
-Expected<bool> WritePrivateFile(const std::string& dir, const std::string& name,
-                                const std::string& content) {
-  std::string temp = dir + "/." + name + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return MakeError("cannot create a file in " + dir + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  const bool ok = done == content.size() && ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  const std::string path = dir + "/" + name;
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : saved);
-    ::unlink(temp.c_str());
-    return MakeError("cannot write " + path + ": " + why);
-  }
-  if (const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return true;
-}
-
 std::string Describe(const StickyFault& f) { return f.code + " " + f.entity; }
 
 void PrintTable(const std::vector<FaultCheck>& checks, std::ostream& out) {
@@ -339,7 +310,8 @@ CheckResult RunRepair(const RepairOptions& options, std::ostream& out, std::ostr
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
     const std::string name = std::to_string(ns) + "-" + std::to_string(::getpid()) + ".json";
-    if (Expected<bool> written = WritePrivateFile(dir, name, agent::SerializeRepairRecord(record));
+    if (Expected<bool> written =
+            WriteFileAtomically(dir + "/" + name, agent::SerializeRepairRecord(record), 0600);
         !written) {
       return fail(written.error().message);
     }

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "agent/policy/policy_state.h"
+#include "agent/policy/report_support.h"
 #include "agent/provider/gpu_identity.h"
 #include "agent/provider/provider_fault.h"
 #include "agent/provider/provider_ledger.h"
@@ -14,13 +15,7 @@
 #include "probes/platform/trusted_file.h"
 
 namespace nodehealth::agent {
-namespace {
-
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string BlastRadiusHold(const std::string& state_dir, double earliest_since) {
   Expected<slurm::SlurmOutcomeSummary> outcome =

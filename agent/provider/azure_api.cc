@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "agent/policy/policy_state.h"
 #include "agent/provider/cloud_json.h"
 #include "probes/platform/regular_file.h"
 
@@ -87,7 +88,7 @@ HttpCall AzureImpactCall(const ProviderSettings& settings, const AzureIdentity& 
     extra["Location"] = fault.gpu_bus_id;
   }
   nlohmann::ordered_json properties;
-  properties["startDateTime"] = Rfc3339Seconds(fault.since);
+  properties["startDateTime"] = agent::UnixRfc3339(fault.since);
   properties["impactCategory"] = fault.category.azure;
   properties["impactDescription"] = Describe(fault);
   properties["impactedResourceId"] = identity.resource_id;

@@ -1,8 +1,5 @@
 #include "agent/provider/cloud_json.h"
 
-#include <cmath>
-#include <ctime>
-
 #include "probes/util/nesting_depth.h"
 
 namespace nodehealth::provider {
@@ -37,15 +34,6 @@ std::string DescribeHttpFailure(long status, std::string_view body) {
     text += ": " + excerpt;
   }
   return text;
-}
-
-std::string Rfc3339Seconds(double unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(std::floor(unix_seconds));
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
 }
 
 }  // namespace nodehealth::provider

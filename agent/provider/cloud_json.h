@@ -25,7 +25,4 @@ std::optional<std::string> StringField(const nlohmann::json& object, std::string
 // a body never carries a token here (only token responses do, and those are not quoted).
 std::string DescribeHttpFailure(long status, std::string_view body);
 
-// Unix seconds as RFC 3339 UTC with whole seconds ("2026-12-03T08:00:00Z").
-std::string Rfc3339Seconds(double unix_seconds);
-
 }  // namespace nodehealth::provider

@@ -145,7 +145,7 @@ Expected<ProviderLedger> LoadLedger(const std::string& path) {
 }
 
 Expected<bool> SaveLedger(const std::string& path, const ProviderLedger& ledger) {
-  return WriteFileAtomically(path, SerializeLedger(ledger));
+  return WriteFileAtomically(path, SerializeLedger(ledger), 0600);
 }
 
 Expected<std::shared_ptr<LedgerLock>> LedgerLock::Acquire(const std::string& state_dir,

@@ -10,6 +10,7 @@
 #include "agent/config/state_dir.h"
 #include "agent/policy/drain_policy.h"
 #include "agent/policy/policy_state.h"
+#include "agent/policy/report_support.h"
 #include "agent/provider/gpu_identity.h"
 #include "agent/provider/provider_fault.h"
 #include "agent/provider/provider_ledger.h"
@@ -24,10 +25,6 @@ constexpr double kLockTimeout = 30;
 constexpr int kAttemptsHere = 4;         // tries before the command leaves a report pending
 constexpr double kLongestWaitHere = 30;  // and the longest back-off it waits for itself
 
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // The boot's start from <sysroot>/proc/stat (btime), 0 when unknown.
 double BootTime(const std::string& sysroot) {
   Expected<std::string> stat =
@@ -40,6 +37,22 @@ double BootTime(const std::string& sysroot) {
   } catch (const std::exception&) {
     return 0;
   }
+}
+
+// The ledger, read under its lock, which is held as long as this lives.
+struct LockedLedger {
+  std::shared_ptr<LedgerLock> lock;
+  std::string path;
+  ProviderLedger ledger;
+};
+
+Expected<LockedLedger> OpenLedger(const std::string& state_dir) {
+  Expected<std::shared_ptr<LedgerLock>> lock = LedgerLock::Acquire(state_dir, kLockTimeout);
+  if (!lock) return lock.error();
+  const std::string path = state_dir + "/" + kLedgerFile;
+  Expected<ProviderLedger> ledger = LoadLedger(path);
+  if (!ledger) return ledger.error();
+  return LockedLedger{*lock, path, std::move(*ledger)};
 }
 
 bool Selected(const ProviderReportOptions& o, std::string_view code, std::string_view entity) {
@@ -100,34 +113,28 @@ int Run(const ProviderReportOptions& options, std::ostream& out, std::ostream& e
     return 2;
   }
   ProviderSession session(settings);
-  const std::string ledger_path = *state_dir + "/" + kLedgerFile;
 
   if (options.status) {
-    Expected<std::shared_ptr<LedgerLock>> lock = LedgerLock::Acquire(*state_dir, kLockTimeout);
-    if (!lock) {
-      err << "nodehealth provider-report: " << lock.error().message << "\n";
-      return 2;
-    }
-    Expected<ProviderLedger> ledger = LoadLedger(ledger_path);
-    if (!ledger) {
-      err << "nodehealth provider-report: " << ledger.error().message << "\n";
+    Expected<LockedLedger> held = OpenLedger(*state_dir);
+    if (!held) {
+      err << "nodehealth provider-report: " << held.error().message << "\n";
       return 2;
     }
     if (Expected<bool> id = session.Identify(); id) {
       StepOutcome outcome;
-      for (ReportRecord& r : ledger->reports) {
+      for (ReportRecord& r : held->ledger.reports) {
         if (r.provider == settings.kind && r.state == "sent" && !r.status_terminal) {
           session.Poll(r, UnixNow(), outcome);
         }
       }
-      if (Expected<bool> saved = SaveLedger(ledger_path, *ledger); !saved) {
+      if (Expected<bool> saved = SaveLedger(held->path, held->ledger); !saved) {
         err << "nodehealth provider-report: " << saved.error().message << "\n";
       }
     } else {
       err << "nodehealth provider-report: cannot ask the cloud for the reports' status: "
           << id.error().message << "\n";
     }
-    out << LedgerStatusJson(settings.kind, *ledger).dump(2) << "\n";
+    out << LedgerStatusJson(settings.kind, held->ledger).dump(2) << "\n";
     return 0;
   }
 
@@ -221,14 +228,9 @@ int Run(const ProviderReportOptions& options, std::ostream& out, std::ostream& e
     return 0;
   }
 
-  Expected<std::shared_ptr<LedgerLock>> lock = LedgerLock::Acquire(*state_dir, kLockTimeout);
-  if (!lock) {
-    err << "nodehealth provider-report: " << lock.error().message << "\n";
-    return 2;
-  }
-  Expected<ProviderLedger> ledger = LoadLedger(ledger_path);
-  if (!ledger) {
-    err << "nodehealth provider-report: " << ledger.error().message << "\n";
+  Expected<LockedLedger> held = OpenLedger(*state_dir);
+  if (!held) {
+    err << "nodehealth provider-report: " << held.error().message << "\n";
     return 2;
   }
   if (Expected<bool> id = session.Identify(); !id) {
@@ -240,7 +242,7 @@ int Run(const ProviderReportOptions& options, std::ostream& out, std::ostream& e
   for (const ProviderFault& f : reportable) ids.insert(ReportId(session.instance_id(), f));
   const auto mine = [&](const ReportRecord& r) { return ids.count(r.id) > 0; };
   // A record the agent (or an earlier run) holds back or left pending is due now: a person asked.
-  for (ReportRecord& r : ledger->reports) {
+  for (ReportRecord& r : held->ledger.reports) {
     if (mine(r) && (r.state == "pending" || r.state == "held")) {
       r.next_attempt_at = 0;
       r.state = "pending";
@@ -248,13 +250,13 @@ int Run(const ProviderReportOptions& options, std::ostream& out, std::ostream& e
     }
   }
   for (int round = 0;; ++round) {
-    const StepOutcome outcome = session.Step(reportable, false, *ledger, UnixNow(), "");
+    const StepOutcome outcome = session.Step(reportable, false, held->ledger, UnixNow(), "");
     for (const std::string& e : outcome.events) out << e << "\n";
-    if (Expected<bool> saved = SaveLedger(ledger_path, *ledger); !saved) {
+    if (Expected<bool> saved = SaveLedger(held->path, held->ledger); !saved) {
       err << "nodehealth provider-report: " << saved.error().message << "\n";
     }
     double wait = -1;
-    for (const ReportRecord& r : ledger->reports) {
+    for (const ReportRecord& r : held->ledger.reports) {
       if (mine(r) && r.state == "pending" && r.attempts < kAttemptsHere) {
         const double in = r.next_attempt_at - UnixNow();
         if (in <= kLongestWaitHere) wait = std::max(wait, std::max(0.0, in));
@@ -266,15 +268,15 @@ int Run(const ProviderReportOptions& options, std::ostream& out, std::ostream& e
   }
   // The cloud's first word on what was just sent.
   StepOutcome polled;
-  for (ReportRecord& r : ledger->reports) {
+  for (ReportRecord& r : held->ledger.reports) {
     if (mine(r) && r.state == "sent" && !r.status_terminal) session.Poll(r, UnixNow(), polled);
   }
-  if (Expected<bool> saved = SaveLedger(ledger_path, *ledger); !saved) {
+  if (Expected<bool> saved = SaveLedger(held->path, held->ledger); !saved) {
     err << "nodehealth provider-report: " << saved.error().message << "\n";
   }
   out << session.DescribeIdentity() << ":\n";
   bool all_sent = true;
-  for (const ReportRecord& r : ledger->reports) {
+  for (const ReportRecord& r : held->ledger.reports) {
     if (!mine(r)) continue;
     PrintRecord(r, out);
     if (r.state != "sent") all_sent = false;

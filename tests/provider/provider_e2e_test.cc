@@ -119,6 +119,8 @@ TEST_F(ProviderReportCommandTest, ADryRunPrintsWhatIsThenSentOncePerFault) {
             std::string::npos)
       << sent.out;
   // The ledger keeps what was said, never the token.
+  EXPECT_EQ(std::filesystem::status(state_dir() + "/provider-reports.json").permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const std::string ledger = testing::ReadFile(state_dir() + "/provider-reports.json");
   EXPECT_NE(ledger.find("\"state\":\"sent\""), std::string::npos);
   EXPECT_EQ(ledger.find(testing::kAzureToken), std::string::npos);

@@ -45,7 +45,7 @@ TEST(ProviderAzureTest, ReportsAGpuFaultWithTheDocumentedBodyAndHeaders) {
   EXPECT_EQ(puts[0].headers.at("content-type"), "application/json");
   const nlohmann::json expected = {
       {"properties",
-       {{"startDateTime", "2025-12-02T18:26:40Z"},
+       {{"startDateTime", "2025-12-02T18:26:40.000Z"},
         {"impactCategory", "Resource.Hpc.Unhealthy.XID79FallenOffBus"},
         {"impactDescription", "nodehealth: gpu_lost gpu/0000:19:00.0: NVML reports the GPU lost"},
         {"impactedResourceId", std::string("/subscriptions/") + testing::kSubscription +
