@@ -4,6 +4,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "probes/finding_catalog.h"
+
 namespace nodehealth {
 namespace {
 
@@ -18,12 +20,18 @@ Json ToJson(const Evidence& evidence) {
 Json ToJson(const Finding& finding) {
   Json evidence = Json::array();
   for (const Evidence& e : finding.evidence) evidence.push_back(ToJson(e));
-  return Json{{"code", finding.code},
-              {"severity", ToString(finding.severity)},
-              {"action", ToString(finding.action)},
-              {"entity", finding.entity},
-              {"message", finding.message},
-              {"evidence", std::move(evidence)}};
+  Json out{{"code", finding.code},
+           {"severity", ToString(finding.severity)},
+           {"action", ToString(finding.action)},
+           {"entity", finding.entity},
+           {"message", finding.message},
+           {"evidence", std::move(evidence)}};
+  // An extension of docs/contract.md's finding (README.md): the operator's next step, from the
+  // finding catalogue; absent for a code the catalogue does not know.
+  if (const CatalogEntry* entry = FindCatalogEntry(finding.code); entry && !entry->remedy.empty()) {
+    out["remedy"] = std::string(entry->remedy);
+  }
+  return out;
 }
 
 Json ToJson(const Measurement& m) {

@@ -1,4 +1,4 @@
-// The JSON report (CONTRACT.md "JSON report"). Key order is fixed so that reports diff cleanly
+// The JSON report (docs/contract.md "JSON report"). Key order is fixed so that reports diff cleanly
 // and golden files stay stable. Strings from the node (kernel log lines, NVML names) are emitted
 // with invalid UTF-8 replaced, never rejected.
 #pragma once

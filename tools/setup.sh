@@ -54,6 +54,12 @@ test_packages+=(systemd procps)
 # socat: the Slurm test's imposter, another local user answering on the agent's port (setpriv
 # from util-linux runs it as nobody).
 test_packages+=(socat)
+# The man page's test (tests/ux/man_page_test.sh): groff renders docs/man/nodehealth.1.
+test_packages+=(groff-base)
+# The docs tests (tests/docs): real JSON reports validated against docs/report-schema.json.
+test_packages+=(python3-jsonschema)
+# The status page's browser test (tests/browser, label browser): headless Chromium loads `/`.
+test_packages+=(chromium)
 packages=("${build_packages[@]}")
 [[ "$mode" == test ]] && packages+=("${test_packages[@]}")
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "agent/bundle/bundle_command.h"
 #include "agent/cli/check_command.h"
+#include "agent/cli/log_setup.h"
 #include "agent/cli/probes_command.h"
 #include "agent/cli/repair_command.h"
 #include "agent/cli/sysroot.h"
@@ -117,8 +119,8 @@ void AddCommonOptions(CLI::App* command, nodehealth::CheckOptions& o) {
       ->type_name("FILE");
 }
 
-// What a one-shot check reads (CONTRACT.md's common options a run needs), for the commands that
-// run one on the side: provider-report, bundle, repair.
+// What a one-shot check reads (docs/contract.md's common options a run needs), for the commands
+// that run one on the side: provider-report, bundle, repair.
 void AddCheckInputOptions(CLI::App* command, nodehealth::CheckOptions& o) {
   command->add_option("--profile", o.profile, "Profile FILE, shipped NAME, auto or none")
       ->type_name("FILE|NAME|auto");
@@ -154,7 +156,7 @@ void AddProviderReportOptions(CLI::App* command, nodehealth::provider::ProviderR
   command->get_option("--status")->excludes(command->get_option("--dry-run"));
 }
 
-// `bundle`: the check's inputs (CONTRACT.md's common options that a check reads) and its own.
+// `bundle`: the check's inputs (docs/contract.md's common options that a check reads) and its own.
 void AddBundleOptions(CLI::App* command, nodehealth::bundle::BundleOptions& o) {
   AddCheckInputOptions(command, o.check);
   command
@@ -197,6 +199,29 @@ void AddRepairOptions(CLI::App* command, nodehealth::RepairOptions& o) {
   command->add_flag("--dry-run", o.dry_run, "Verify and report; write no repair record");
 }
 
+// The end of a command's --help: examples (command line, then what it does) and exit status.
+struct HelpExample {
+  std::string_view command;
+  std::string_view what;
+};
+
+void SetHelpFooter(CLI::App* command, std::initializer_list<HelpExample> examples,
+                   std::string_view exit_status) {
+  std::string footer = "Examples:\n";
+  for (const HelpExample& e : examples) {
+    footer += "  " + std::string(e.command) + "\n      " + std::string(e.what) + "\n";
+  }
+  footer += "\nExit status:\n" + std::string(exit_status);
+  command->footer(footer);
+}
+
+constexpr std::string_view kRunExitStatus =
+    "  0    no drain recommended (the verdict is pass or warn)\n"
+    "  1    drain recommended, or the run outlived --timeout by more than 4 s\n"
+    "  2    could not evaluate: bad usage, an unusable config, profile or --sysroot, or the\n"
+    "       --output or --textfile file could not be written\n"
+    "  128+N  stopped by signal N (child processes are ended first)\n";
+
 // The first argument that is neither an option nor --log-level's value: the command's name.
 std::optional<std::string> CommandWord(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -232,7 +257,8 @@ std::optional<std::string> CommandError(CLI::App& app, const std::vector<std::st
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"nodehealth: is this GPU node fit to run jobs? (CONTRACT.md)"};
+  CLI::App app{"nodehealth: is this GPU node fit to run jobs? (man nodehealth, docs/)",
+               "nodehealth"};
   app.set_version_flag("--version", NODEHEALTH_VERSION);
   app.require_subcommand(1);
   // Options a command does not know go up to nodehealth's own: `nodehealth check --log-level
@@ -265,7 +291,8 @@ int main(int argc, char** argv) {
   AddCommonOptions(agent, agent_options.common);
   agent->get_option("--only")->excludes(agent->get_option("--skip"));
   agent->get_option("--timeout")->description("Cap on each passive probe's deadline, seconds");
-  // Common options (CONTRACT.md), so accepted; a daemon has no single report to print or write.
+  // Common options (docs/contract.md), so accepted; a daemon has no single report to print or
+  // write.
   agent->get_option("--format")
       ->description(
           "Accepted, unused: the agent logs to stderr and serves its JSON report at /report");
@@ -345,6 +372,92 @@ int main(int argc, char** argv) {
       "bundle", "Write a .tar.gz of evidence (report, logs, tool outputs) for a support request");
   AddBundleOptions(bundle, bundle_options);
 
+  app.footer(
+      "Run 'nodehealth COMMAND --help' for a command's options, examples and exit status.\n"
+      "\n"
+      "Exit status (check, burnin, slurm-healthcheck):\n"
+      "  0    the node is fit: no drain recommended\n"
+      "  1    drain recommended\n"
+      "  2    could not evaluate (bad usage, unusable config or profile)\n");
+  SetHelpFooter(
+      check,
+      {{"nodehealth check", "Run the passive probes; a table on a terminal, JSON otherwise."},
+       {"nodehealth check --format json --output /run/nodehealth/report.json",
+        "Print the JSON report and also write it to a file."},
+       {"nodehealth check --only gpu_presence,gpu_health --timeout 30",
+        "Run two probes with a 30 s deadline."}},
+      kRunExitStatus);
+  SetHelpFooter(
+      burnin,
+      {{"nodehealth burnin", "Passive probes, then the active ones (up to 900 s by default)."},
+       {"nodehealth burnin --skip mpi_allreduce --textfile /var/lib/node_exporter/textfile",
+        "Skip one probe and leave the result for node_exporter's textfile collector."}},
+      kRunExitStatus);
+  SetHelpFooter(agent,
+                {{"nodehealth agent", "Run the daemon with /etc/nodehealth/nodehealth.toml."},
+                 {"nodehealth agent --listen 127.0.0.1:9840 --interval 30",
+                  "Serve /metrics on loopback only and run a passive round every 30 s."},
+                 {"systemctl kill -s SIGUSR1 nodehealth",
+                  "Ask the running agent for a round of the active probes."}},
+                "  0    stopped by SIGTERM or SIGINT\n"
+                "  2    could not start: invalid config or profile, a malformed --listen, or a\n"
+                "       state directory that cannot be created or is held by another agent\n");
+  SetHelpFooter(topology,
+                {{"nodehealth topology", "Print the GPU/HCA/NUMA matrix of this node."},
+                 {"nodehealth topology --format json", "Print the topology fingerprint."},
+                 {"nodehealth topology save /etc/nodehealth/topology.json",
+                  "Keep this node's topology as the baseline the topology probe compares with."}},
+                "  0    printed (or saved)\n"
+                "  2    the topology could not be discovered or the file could not be written\n");
+  SetHelpFooter(topology_save,
+                {{"nodehealth topology save /etc/nodehealth/topology.json",
+                  "Write the fingerprint; point topology_baseline in nodehealth.toml at it."}},
+                "  0    saved\n"
+                "  2    the topology could not be discovered or the file could not be written\n");
+  SetHelpFooter(slurm,
+                {{"nodehealth slurm-healthcheck --dry-run",
+                  "Say what would be done to this node in Slurm; change nothing."},
+                 {"HealthCheckProgram=/usr/bin/nodehealth-slurm-healthcheck",
+                  "slurm.conf: run it as Slurm's node health check (the link takes no options)."},
+                 {"nodehealth slurm-healthcheck --idle-check",
+                  "Exit 0 when no job runs on this node (for ExecCondition=)."}},
+                "  0    the node is fit (nothing to do, or resumed); with --idle-check: idle\n"
+                "  1    a drain is recommended (drained, already drained, or suppressed);\n"
+                "       with --idle-check: a job runs on the node\n"
+                "  2    could not evaluate: bad config, no scontrol, Slurm not answering, no\n"
+                "       agent and no fallback check\n");
+  SetHelpFooter(
+      repair,
+      {{"nodehealth repair --dry-run", "Re-run the probes for every sticky fault; clear nothing."},
+       {"nodehealth repair --entity gpu/0000:19:00.0",
+        "After a GPU reset: clear that GPU's sticky faults if its probes pass."}},
+      "  0    every selected fault repaired, or nothing to repair\n"
+      "  1    a fault still fails its probes (it stays)\n"
+      "  2    bad usage, an unreadable state directory, not root, or the repair record\n"
+      "       could not be written\n");
+  SetHelpFooter(provider,
+                {{"nodehealth provider-report --dry-run",
+                  "Print the requests that would report this node's hard faults; send nothing."},
+                 {"nodehealth provider-report --status", "Print the reports sent and their state."},
+                 {"nodehealth provider-report --code gpu_lost --entity gpu/0000:9b:00.0",
+                  "Report one fault an operator decided on."}},
+                "  0    every fault reported (now or before), or nothing to report\n"
+                "  1    a report was refused or is still pending\n"
+                "  2    bad usage, no cloud configured, an unreadable config, or the instance\n"
+                "       could not be identified\n");
+  SetHelpFooter(probes,
+                {{"nodehealth probes", "List the probes, what they read and their finding codes."},
+                 {"nodehealth probes --format json",
+                  "The same with every finding code's severity, action, meaning and remedy."}},
+                "  0    listed\n"
+                "  2    bad usage\n");
+  SetHelpFooter(bundle,
+                {{"nodehealth bundle", "Write ./nodehealth-bundle-<node>-<UTC time>.tar.gz."},
+                 {"nodehealth bundle --redact --output /tmp/support.tar.gz",
+                  "Hide host names, addresses and process names; choose the file name."}},
+                "  0    written (whatever single collectors failed)\n"
+                "  2    bad usage, or the archive could not be written\n");
+
   try {
     // slurm.conf's HealthCheckProgram is a path without arguments: installed as the link
     // nodehealth-slurm-healthcheck, the binary runs that subcommand.
@@ -367,10 +480,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
-    return 2;  // CONTRACT.md: bad usage is "could not evaluate"
+    return 2;  // docs/contract.md: bad usage is "could not evaluate"
   }
 
   auto logger = spdlog::stderr_color_mt("nodehealth");
+  // Under systemd with stderr going to the journal, lines carry their syslog priority ("<4>").
+  nodehealth::ConfigureLogFormat(
+      *logger, nodehealth::StreamIsJournal(std::getenv("JOURNAL_STREAM"), STDERR_FILENO));
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log_level));
 

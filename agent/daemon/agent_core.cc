@@ -254,6 +254,15 @@ void AgentCore::RunRound(const std::vector<ScheduledProbe>& probes) {
     inventory_ = std::shared_ptr<const NodeInventory>(environment, &environment->inventory);
     for (ProbeResult& result : results) {
       ProbeSnapshot& slot = latest_[result.name];
+      // A probe that could not decide is worth a line in the journal (`journalctl -p warning`)
+      // when it starts failing or fails differently, not every round.
+      if (result.verdict == ProbeVerdict::kError &&
+          (slot.result.verdict != ProbeVerdict::kError || slot.result.error != result.error)) {
+        spdlog::warn("probe {} could not decide: {}", result.name, result.error);
+      } else if (result.verdict != ProbeVerdict::kError &&
+                 slot.result.verdict == ProbeVerdict::kError) {
+        spdlog::info("probe {} decides again ({})", result.name, ToString(result.verdict));
+      }
       slot.result = std::move(result);
       slot.run = ++last_run_id_;
     }

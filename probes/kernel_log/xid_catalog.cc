@@ -122,7 +122,7 @@ XidVerdict ClassifyXid(int xid, std::string_view detail, bool solo) {
     case XidBucket::kUnclassified:
       break;
   }
-  return {Action::kDrain, "not classified by the catalogue: contact support"};
+  return {Action::kDrain, "an XID NVIDIA does not document: contact support"};
 }
 
 }  // namespace nodehealth

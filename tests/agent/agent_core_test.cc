@@ -10,6 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/cli/log_setup.h"
 #include "agent/daemon/round_schedule.h"
 #include "tests/support/fake_daemon_env.h"
 #include "tests/support/fixture_node.h"
@@ -35,6 +39,7 @@ class ScriptedProbe final : public Probe {
     std::lock_guard lock(mutex_);
     ProbeResult result;
     if (failing_) result.findings.push_back(MakeFinding("gpu_missing", "node", "1 of 8 missing"));
+    if (!error_.empty()) MarkUndecided(result, "probe_error", "node", error_);
     FinalizeVerdict(result);
     return result;
   }
@@ -42,12 +47,18 @@ class ScriptedProbe final : public Probe {
     std::lock_guard lock(mutex_);
     failing_ = failing;
   }
+  // Non-empty: the probe cannot decide, for this reason.
+  void SetError(std::string error) {
+    std::lock_guard lock(mutex_);
+    error_ = std::move(error);
+  }
   mutable std::atomic<int> runs{0};
 
  private:
   ProbeInfo info_;
   mutable std::mutex mutex_;
   bool failing_ = false;
+  std::string error_;
 };
 
 nlohmann::json ReadJson(const std::string& path) {
@@ -249,6 +260,52 @@ TEST_F(AgentCoreTest, ADecisionThatChangesIsWrittenAtOnceAndReleasedByAPassingRo
   EXPECT_EQ(report["mode"], "agent");
   EXPECT_EQ(report["verdict"], "pass");
   EXPECT_EQ(report["summary"], "nodehealth agent: no drain");
+}
+
+// What `journalctl -p warning` shows (the log in the journal's format, log_setup.h): a drain
+// decision and its release, and a probe that cannot decide, once when it starts failing, not
+// every round; its recovery at info.
+TEST_F(AgentCoreTest, DrainDecisionsAndProbeErrorsAreWarningsInTheJournal) {
+  std::ostringstream log;
+  auto logger = std::make_shared<spdlog::logger>(
+      "nodehealth", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  ConfigureLogFormat(*logger, /*journal=*/true);
+  logger->set_level(spdlog::level::info);
+  const std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+
+  std::unique_ptr<AgentCore> core = Start(Settings());
+  passive_.SetFailing(true);
+  core->Step();
+  passive_.SetFailing(false);
+  passive_.SetError("NVML did not answer within 2 s");
+  for (int round = 0; round < 3; ++round) {
+    env_.Advance(66s);
+    core->Step();
+  }
+  passive_.SetError("");
+  env_.Advance(66s);
+  core->Step();
+  spdlog::set_default_logger(previous);
+
+  std::vector<std::string> lines;
+  std::istringstream in(log.str());
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("<4>") || line.find("probe gpu_presence") != std::string::npos) {
+      lines.push_back(line);
+    }
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "<4>warning: drain decision: drain (reboot): gpu_missing node;",
+                       "<4>warning: probe gpu_presence could not decide: NVML did not answer "
+                       "within 2 s",
+                       "<4>warning: drain decision: no drain",
+                       // probe_error drains after [drain] noisy_rounds failing rounds in a row
+                       "<4>warning: drain decision: drain (drain): probe_error node;",
+                       "<6>info: probe gpu_presence decides again (pass)",
+                       "<4>warning: drain decision: no drain",
+                   }))
+      << log.str();
 }
 
 }  // namespace

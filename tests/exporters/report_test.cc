@@ -103,7 +103,7 @@ TEST(TableReportTest, ShowsProbesFindingsAndVerdict) {
   const std::string table = RenderTableReport(report);
   EXPECT_NE(table.find("profile: none (observe-only)"), std::string::npos);
   EXPECT_NE(table.find("gpu_presence  fail"), std::string::npos);
-  EXPECT_NE(table.find("  FAIL  reboot     gpu_missing  node\n"
+  EXPECT_NE(table.find("  FAIL  reboot  gpu_missing  node\n"
                        "        expected 8 H100 GPUs, found 7 on PCI\n"
                        "        /sys/bus/pci/devices: 7 (expected 8)\n"),
             std::string::npos)
