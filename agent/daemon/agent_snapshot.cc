@@ -9,6 +9,7 @@
 #include "agent/policy/policy_state.h"
 #include "exporters/json_report.h"
 #include "exporters/metric_families.h"
+#include "exporters/status_page.h"
 #include "probes/all_probes.h"
 
 namespace nodehealth::agent {
@@ -189,6 +190,11 @@ std::shared_ptr<const AgentSnapshot> BuildAgentSnapshot(const SnapshotInput& inp
   };
   if (!input.report_process_names) RedactProcessIdentities(report);
   snapshot->report_json = RenderJson(report);
+  StatusPageOptions page;
+  if (!input.report_process_names) {
+    page.filter = [](std::string_view text) { return RedactProcessIdentities(text); };
+  }
+  snapshot->status_html = RenderStatusPage(input.report, page);
   return snapshot;
 }
 

@@ -1,6 +1,7 @@
 // What the agent serves: an immutable snapshot built once whenever results change (a round ends,
-// kernel-log events arrive), so that a scrape only copies it (CONTRACT.md: the scrape handler
-// never runs a probe). Holds the metric families for /metrics and the JSON text for /report.
+// kernel-log events arrive), so that a scrape only copies it (docs/contract.md: the scrape handler
+// never runs a probe). Holds the metric families for /metrics, the JSON text for /report and
+// the status page for /.
 //
 // Thread safety: AgentSnapshot is immutable once published; SnapshotStore may be read and written
 // from any thread.
@@ -25,7 +26,8 @@ namespace nodehealth::agent {
 
 struct AgentSnapshot {
   std::vector<prometheus::MetricFamily> families;
-  std::string report_json;   // the CONTRACT.md report, mode "agent", plus "policy" (redacted)
+  std::string report_json;   // the docs/contract.md report, mode "agent", plus "policy" (redacted)
+  std::string status_html;   // the page at / (exporters/status_page.h), redacted the same way
   bool has_results = false;  // false until the first round ended
 };
 

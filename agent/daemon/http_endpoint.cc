@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "exporters/metric_families.h"
+#include "exporters/status_page.h"
 
 namespace nodehealth::agent {
 
@@ -21,6 +22,10 @@ struct HttpEndpoint::State {
   std::unique_ptr<http::GzipPrefix> metrics_gzip;
   std::shared_ptr<const std::string> report_plain;
   std::shared_ptr<const std::string> report_gzip;
+  // Made when / is first asked for a snapshot, so that scrapes never pay for the page.
+  std::shared_ptr<const AgentSnapshot> page_of;
+  std::shared_ptr<const std::string> page_plain;
+  std::shared_ptr<const std::string> page_gzip;
 
   void Refresh(const std::shared_ptr<const AgentSnapshot>& snapshot) {
     if (snapshot == cached) return;
@@ -101,6 +106,27 @@ struct HttpEndpoint::State {
     return r;
   }
 
+  // The status page (exporters/status_page.h), behind the same TLS and basic auth as every path.
+  Response StatusPage(const Request& request) {
+    std::shared_ptr<const AgentSnapshot> snapshot = handlers.snapshot();
+    if (!snapshot || !snapshot->has_results) {
+      Response r = http::TextResponse(503, RenderStatusPageWaiting(), {{"Retry-After", "5"}});
+      r.content_type = "text/html; charset=utf-8";
+      return r;
+    }
+    if (snapshot != page_of) {
+      page_of = snapshot;
+      page_plain = std::make_shared<const std::string>(snapshot->status_html);
+      page_gzip = std::make_shared<const std::string>(http::Gzip(snapshot->status_html));
+    }
+    Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.vary_accept_encoding = true;
+    r.gzip = request.accepts_gzip && !page_gzip->empty();
+    r.body = r.gzip ? page_gzip : page_plain;
+    return r;
+  }
+
   Response Handle(const Request& request) {
     if (request.path == "/metrics") return Metrics(request);
     if (request.path == "/report") return Report(request);
@@ -108,16 +134,7 @@ struct HttpEndpoint::State {
       return handlers.healthy() ? http::TextResponse(200, "ok\n")
                                 : http::TextResponse(503, "scheduler stalled\n");
     }
-    if (request.path == "/") {
-      Response r = http::TextResponse(
-          200,
-          "<html><head><title>nodehealth</title></head><body><h1>nodehealth</h1><ul>"
-          "<li><a href=\"/metrics\">/metrics</a></li>"
-          "<li><a href=\"/report\">/report</a></li>"
-          "<li><a href=\"/healthz\">/healthz</a></li></ul></body></html>\n");
-      r.content_type = "text/html; charset=utf-8";
-      return r;
-    }
+    if (request.path == "/") return StatusPage(request);
     return http::TextResponse(404, "not found: try /metrics, /report, /healthz\n");
   }
 };

@@ -9,7 +9,9 @@
 //   /report   the snapshot's JSON report (process names and PIDs redacted unless configured,
 //             agent_snapshot.h); 503 with Retry-After before the first round;
 //   /healthz  200 "ok" while the scheduler keeps its promise of progress, 503 after;
-//   /         a page of links.
+//   /         the status page (exporters/status_page.h, docs/status-page.md), HTML rendered with
+//             the snapshot and redacted as /report is; 503 with Retry-After and a page of links
+//             before the first round.
 // HEAD on each gives GET's fields without the body; other paths 404, other methods 405.
 //
 // Thread safety: Start, SetSecurity, ports and the destructor from any thread (one at a time). The

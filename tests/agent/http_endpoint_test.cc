@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "exporters/metric_families.h"
+#include "exporters/status_page.h"
 #include "tests/support/http_client.h"
 
 namespace nodehealth::agent {
@@ -54,6 +55,7 @@ class HttpEndpointServingTest : public ::testing::Test {
     auto snapshot = std::make_shared<AgentSnapshot>();
     snapshot->families = f.Build();
     snapshot->report_json = "{\"schema_version\": 1}\n";
+    snapshot->status_html = "<!DOCTYPE html>\n<p>the status page</p>\n";
     snapshot->has_results = has_results;
     std::lock_guard lock(mutex_);
     snapshot_ = snapshot;
@@ -75,6 +77,12 @@ TEST_F(HttpEndpointServingTest, BeforeTheFirstRound) {
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.headers["retry-after"], "5");
   EXPECT_EQ(r.body, "no results yet\n");
+  r = testing::HttpGet(host_port_, "/");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers["retry-after"], "5");
+  EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_EQ(r.body, RenderStatusPageWaiting());
+  EXPECT_NE(r.body.find("<a href=\"/report\">/report</a>"), std::string::npos);
   Publish(/*has_results=*/false);  // the snapshot before the first round ends
   r = testing::HttpGet(host_port_, "/report");
   EXPECT_EQ(r.status, 503);
@@ -118,9 +126,14 @@ TEST_F(HttpEndpointServingTest, PathsHeadAndGzip) {
   const testing::HttpResponse report =
       testing::HttpGet(host_port_, "/report", 5s, {{"Accept-Encoding", "gzip"}});
   EXPECT_EQ(Gunzip(report.body), "{\"schema_version\": 1}\n");
+  // The status page is the snapshot's, rendered once with it (exporters/status_page.h).
   testing::HttpResponse index = testing::HttpGet(host_port_, "/");
+  EXPECT_EQ(index.status, 200);
   EXPECT_EQ(index.headers["content-type"], "text/html; charset=utf-8");
-  EXPECT_NE(index.body.find("<a href=\"/metrics\">/metrics</a>"), std::string::npos);
+  EXPECT_EQ(index.body, "<!DOCTYPE html>\n<p>the status page</p>\n");
+  index = testing::HttpGet(host_port_, "/", 5s, {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(index.headers["content-encoding"], "gzip");
+  EXPECT_EQ(Gunzip(index.body), "<!DOCTYPE html>\n<p>the status page</p>\n");
   const testing::HttpResponse missing = testing::HttpGet(host_port_, "/metrics/");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.body, "not found: try /metrics, /report, /healthz\n");
