@@ -57,6 +57,13 @@ void AddReportMetrics(const Report& report, MetricFamilyBuilder& f) {
         1);
   f.Add("nodehealth_drain_recommended", "1 when the node should be drained", {},
         report.drain.recommended ? 1 : 0);
+  // The hardware profile is the node's SKU as nodehealth knows it: dashboards and fleet rules
+  // group by it (`* on(instance, job) group_left(profile) nodehealth_profile_info`).
+  if (report.profile) {
+    f.Add("nodehealth_profile_info",
+          "the profile (hardware SKU) the node is judged against; value always 1",
+          {{"profile", *report.profile}}, 1);
+  }
   const double finished =
       std::chrono::duration<double>(report.started_at.time_since_epoch()).count() +
       report.duration_seconds;

@@ -1,6 +1,6 @@
 // Metric families in prometheus-cpp's model (prometheus::MetricFamily), built once from a report
 // (and, in the agent, from its own state) so that the same names serve `burnin --textfile` and
-// the agent's /metrics. Naming (CONTRACT.md): prefix nodehealth_, base units, a name ending in
+// the agent's /metrics. Naming (docs/contract.md): prefix nodehealth_, base units, a name ending in
 // _total is a counter and everything else a gauge, static strings only in _info gauges. A probe's
 // measurement takes its HELP text and type from the probe's declaration (measurement_spec.h).
 //
@@ -45,8 +45,9 @@ class MetricFamilyBuilder {
   std::map<std::string, Family> families_;
 };
 
-// The report's metrics: build_info, drain_recommended, per probe success, duration, last run
-// time and active findings, and every measurement as nodehealth_<name>.
+// The report's metrics: build_info, drain_recommended, profile_info (the profile, when the run
+// has one), per probe success, duration, last run time and active findings, and every
+// measurement as nodehealth_<name>.
 void AddReportMetrics(const Report& report, MetricFamilyBuilder& builder);
 
 }  // namespace nodehealth

@@ -1,15 +1,30 @@
 #include "exporters/prometheus_text.h"
 
+#include <algorithm>
+
 #include <prometheus/text_serializer.h>
 
 #include "exporters/metric_families.h"
 
 namespace nodehealth {
 
-std::string RenderPrometheusText(const Report& report) {
+std::string RenderPrometheusText(const Report& report,
+                                 const std::map<std::string, std::string>& extra_labels) {
   MetricFamilyBuilder builder;
   AddReportMetrics(report, builder);
-  return prometheus::TextSerializer().Serialize(builder.Build());
+  std::vector<prometheus::MetricFamily> families = builder.Build();
+  for (prometheus::MetricFamily& family : families) {
+    for (prometheus::ClientMetric& metric : family.metric) {
+      for (const auto& [name, value] : extra_labels) {
+        const bool taken = std::any_of(metric.label.begin(), metric.label.end(),
+                                       [&](const auto& label) { return label.name == name; });
+        if (!taken) metric.label.push_back({name, value});
+      }
+      std::sort(metric.label.begin(), metric.label.end(),
+                [](const auto& a, const auto& b) { return a.name < b.name; });
+    }
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace nodehealth

@@ -47,7 +47,8 @@ CheckResult RunCheck(const CheckOptions& options, std::ostream& out, std::ostrea
     // node_exporter skips a killed run's temporary (its name does not end in ".prom"), but
     // without this it would stay in the collector's directory forever.
     RemoveStaleTemporaries(path, kStaleTemporaryAge);
-    Expected<bool> written = WriteFileAtomically(path, RenderPrometheusText(report));
+    Expected<bool> written =
+        WriteFileAtomically(path, RenderPrometheusText(report, kBurninTextfileLabels));
     if (!written) {
       err << "nodehealth: " << written.error().message << "\n";
       if (outcome.exit_code == 0) outcome.exit_code = 2;

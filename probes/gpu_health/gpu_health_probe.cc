@@ -562,12 +562,16 @@ const ProbeInfo& GpuHealthProbe::info() const {
                                {"gpu", "reason"}),
               GaugeMeasurement("gpu_performance_state", "",
                                "GPU performance state: 0 (P0, highest) to 15 (P15)", {"gpu"}),
-              GaugeMeasurement(
-                  "gpu_recovery_action", "",
-                  "the recovery NVML asks for (nvmlDeviceGetGpuRecoveryAction; 0: none)", {"gpu"}),
-              GaugeMeasurement("gpu_fabric_state", "",
-                               "the GPU's NVLink fabric registration state (nvmlGpuFabricState_t)",
+              GaugeMeasurement("gpu_recovery_action", "",
+                               "the recovery NVML asks for (nvmlDeviceGpuRecoveryAction_t): 0 "
+                               "none, 1 gpu_reset, "
+                               "2 node_reboot, 3 drain_p2p, 4 drain_and_reset",
                                {"gpu"}),
+              GaugeMeasurement(
+                  "gpu_fabric_state", "",
+                  "the GPU's NVLink fabric registration state (nvmlGpuFabricState_t): 0 "
+                  "not_supported, 1 not_started, 2 in_progress, 3 completed",
+                  {"gpu"}),
           },
       .subject = ProbeSubject::kGpu,
   };

@@ -382,8 +382,9 @@ std::vector<MeasurementSpec> IbMeasurements() {
                        "logical port state (1 down, 2 init, 3 armed, 4 active, 5 active_defer)",
                        by_port),
       GaugeMeasurement("ib_port_physical_state_id", "",
-                       "physical port state (2 polling, 3 disabled, 5 link up, 6 link error "
-                       "recovery, ...)",
+                       "physical port state (0 no_state_change, 1 sleep, 2 polling, 3 disabled, 4 "
+                       "port_configuration_training, 5 link_up, 6 link_error_recovery, 7 "
+                       "phy_test)",
                        by_port),
       GaugeMeasurement("ib_port_rate_bytes_per_second", "bytes_per_second",
                        "the port's signalling rate (sysfs rate)", by_port),

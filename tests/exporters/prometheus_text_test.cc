@@ -51,5 +51,48 @@ TEST(PrometheusTextTest, WritesContractNamesTypesAndEscapedLabels) {
             text.rfind("# TYPE nodehealth_probe_success"));
 }
 
+TEST(PrometheusTextTest, BurninTextfileLabelsEverySampleAndNamesTheProfile) {
+  Report report;
+  report.version = "0.1.0";
+  report.profile = "azure-nd96isr-h100-v5";
+  ProbeResult probe;
+  probe.name = "gpu_presence";
+  probe.verdict = ProbeVerdict::kPass;
+  // A measurement with a label named "source" of its own keeps it beside origin.
+  probe.measurements.push_back({"gpus", {{"source", "nvml"}}, 8});
+  report.probes.push_back(probe);
+  Decide(report);
+
+  const std::string text = RenderPrometheusText(report, kBurninTextfileLabels);
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
+  };
+  has(R"(nodehealth_gpus{origin="burnin",source="nvml"} 8)");
+  has(R"(nodehealth_profile_info{origin="burnin",profile="azure-nd96isr-h100-v5"} 1)");
+  has(R"(nodehealth_drain_recommended{origin="burnin"} 0)");
+  has(R"(nodehealth_build_info{origin="burnin",version="0.1.0"} 1)");
+  has(R"(nodehealth_probe_success{origin="burnin",probe="gpu_presence"} 1)");
+  std::size_t samples = 0;
+  std::size_t labelled = 0;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at);
+    at = end == std::string::npos ? text.size() : end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    ++samples;
+    if (line.find("origin=\"burnin\"") != std::string::npos) ++labelled;
+  }
+  EXPECT_EQ(samples, 7u) << text;  // build, drain, profile, gpus, success, duration, last run
+  EXPECT_EQ(labelled, samples) << text;
+
+  // Without a profile (observe-only) there is no profile_info; without labels, none added.
+  report.profile.reset();
+  const std::string plain = RenderPrometheusText(report);
+  EXPECT_EQ(plain.find("nodehealth_profile_info"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("origin="), std::string::npos) << plain;
+  EXPECT_NE(plain.find("nodehealth_drain_recommended 0\n"), std::string::npos) << plain;
+}
+
 }  // namespace
 }  // namespace nodehealth
