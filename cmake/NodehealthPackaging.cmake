@@ -16,10 +16,27 @@ install(FILES ${CMAKE_SOURCE_DIR}/agent/nodehealth.example.toml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples RENAME nodehealth.toml)
 
 # Package metadata -------------------------------------------------------------------------------
-set(NODEHEALTH_PACKAGE_MAINTAINER "nodehealth maintainers <nodehealth@localhost>"
+set(NODEHEALTH_PACKAGE_MAINTAINER
+    "nodehealth maintainers <maintainers@users.noreply.h-seed-b1bafc29.example>"
     CACHE STRING "Maintainer field of the Debian package (Name <email>)")
 set(NODEHEALTH_PACKAGE_HOMEPAGE ""
     CACHE STRING "Homepage field of the Debian package (left out when empty)")
+
+# Debian's documentation files: the machine-readable copyright file (Apache-2.0), the upstream
+# changelog (CHANGELOG.md) as changelog.gz and a Debian changelog as changelog.Debian.gz, both
+# compressed with gzip as Debian policy 12.7 asks (CMake's archive writer, no gzip binary needed).
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+set(_nodehealth_doc_build_dir ${CMAKE_BINARY_DIR}/packaging-doc)
+configure_file(${CMAKE_SOURCE_DIR}/packaging/debian/changelog.in
+               ${_nodehealth_doc_build_dir}/changelog.Debian @ONLY)
+configure_file(${CMAKE_SOURCE_DIR}/CHANGELOG.md ${_nodehealth_doc_build_dir}/changelog COPYONLY)
+foreach(_nodehealth_changelog changelog changelog.Debian)
+  file(ARCHIVE_CREATE OUTPUT ${_nodehealth_doc_build_dir}/${_nodehealth_changelog}.gz
+       PATHS ${_nodehealth_doc_build_dir}/${_nodehealth_changelog} FORMAT raw COMPRESSION GZip
+       MTIME 0)
+  install(FILES ${_nodehealth_doc_build_dir}/${_nodehealth_changelog}.gz
+          DESTINATION ${CMAKE_INSTALL_DOCDIR})
+endforeach()
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME nodehealth)
@@ -93,7 +110,7 @@ set(CPACK_DEBIAN_PACKAGE_SUGGESTS
 # systemd is the running init (not in a chroot or container build). No unit is enabled, started,
 # restarted or stopped here: nodehealth-burnin is RequiredBy slurmd, so enabling it gates Slurm on
 # the burn-in, and stopping it on removal would stop slurmd too; the agent's listen address and
-# profile need a decision first. Both are the administrator's explicit choice (README: install).
+# profile need a decision first. Both are the administrator's explicit choice (docs/install.md).
 set(_nodehealth_debian_dir ${CMAKE_BINARY_DIR}/debian)
 file(WRITE ${_nodehealth_debian_dir}/postinst [=[#!/bin/sh
 # nodehealth: let systemd see new or changed unit files. Enables and starts nothing (see

@@ -1,6 +1,7 @@
 // Report: one run of nodehealth (check, burnin, or the agent's latest snapshot) as the JSON report
-// of CONTRACT.md describes it, plus the extensions documented in README.md ("profile_selection",
-// per-probe "skip_reason" and "notes"). Built by the runner; written by json_report / table_report.
+// of docs/contract.md describes it, with its extensions ("profile_selection", per-probe
+// "skip_reason" and "notes"; docs/report-schema.json). Built by the runner; written by json_report
+// / table_report.
 #pragma once
 
 #include <chrono>
@@ -45,7 +46,7 @@ struct Report {
   std::string summary;  // one sentence for people, e.g. "No NVIDIA GPU found on this node"
 };
 
-// The drain decision and verdict from probe results (CONTRACT.md: the node's action is the
+// The drain decision and verdict from probe results (docs/contract.md: the node's action is the
 // highest of its findings; drain, reset_gpu, reboot and replace mean "drain"). Verdict: fail when
 // draining, warn when any finding or undecided probe remains, pass otherwise.
 void Decide(Report& report);

@@ -1,4 +1,4 @@
-// The part of a JSON report (CONTRACT.md) that decides a node's fate, and its one reader:
+// The part of a JSON report (docs/contract.md) that decides a node's fate, and its one reader:
 //   drain.recommended, drain.reasons[] {code, entity, action},
 //   probes[] {name, verdict, findings[] {code, entity, action}}.
 // json_report.cc writes it in every report; the agent's status file (agent/policy/status_file.h)

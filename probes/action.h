@@ -1,4 +1,4 @@
-// Severity and remediation action of a finding, as named in CONTRACT.md.
+// Severity and remediation action of a finding, as named in docs/contract.md.
 //
 // Actions are ordered: none < monitor < drain < reset_gpu < reboot < replace. The last four all
 // mean "drain the node"; a node's action is the highest among its findings.

@@ -1,5 +1,5 @@
-// The entity a finding is about (CONTRACT.md "entity"), built in one place so that every probe,
-// the drain policy and Slurm's reason strings spell an entity the same way:
+// The entity a finding is about (docs/contract.md "entity"), built in one place so that every
+// probe, the drain policy and Slurm's reason strings spell an entity the same way:
 //   "node"                  the node as a whole
 //   "gpu/<PCI bus id>"      "gpu/0000:19:00.0" (domain:bus:device.function, lower case)
 //   "hca/<device>/<port>"   "hca/mlx5_0/1"

@@ -3,10 +3,10 @@
 // dcgm_errors.h: append-only, because Prometheus alert rules and Slurm scripts match on these
 // codes.
 //
-// The codes listed in CONTRACT.md come first, in its order; extensions follow and are documented in
-// README.md ("Finding codes added by nodehealth"). Probes may raise a finding's action above the
-// default when the evidence says so (an XID 154 that asks for a reboot); the config can override a
-// code's action (agent issue).
+// The codes of the original contract come first, in its order; extensions follow
+// (docs/contract.md). docs/findings.md lists every code, generated from this catalogue. Probes may
+// raise a finding's action above the default when the evidence says so (an XID 154 that asks for a
+// reboot); the config can override a code's action.
 //
 // Thread safety: immutable static data.
 #pragma once
@@ -82,7 +82,7 @@ inline constexpr std::string_view kTopologyMismatch = "topology_mismatch";
 inline constexpr std::string_view kPcieLinkDegraded = "pcie_link_degraded";
 inline constexpr std::string_view kProbeTimeout = "probe_timeout";
 inline constexpr std::string_view kProbeError = "probe_error";
-// Extensions (README.md, "Finding codes added by nodehealth").
+// Extensions (docs/contract.md).
 inline constexpr std::string_view kGpuVbiosMismatch = "gpu_vbios_mismatch";
 inline constexpr std::string_view kGpuRetiredPagesPending = "gpu_retired_pages_pending";
 inline constexpr std::string_view kGpuRetiredPagesLimit = "gpu_retired_pages_limit";

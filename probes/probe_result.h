@@ -1,5 +1,5 @@
 // The result model: what a probe hands back. Mirrors the "probes" objects of the JSON report in
-// CONTRACT.md. Plain value types: copied into snapshots, compared in tests.
+// docs/contract.md. Plain value types: copied into snapshots, compared in tests.
 //
 // Three outcomes never mix (GUIDE.md): the node is bad (findings), the probe cannot tell (verdict
 // error plus a probe_error/probe_timeout finding), the probe does not apply (verdict skip).
@@ -58,7 +58,7 @@ struct ProbeResult {
   // it because its snapshot mixes results of different rounds.
   double finished_at = 0;
   std::string error;               // set with verdict kError
-  std::string skip_reason;         // set with verdict kSkip (a report extension, see README)
+  std::string skip_reason;         // set with verdict kSkip (a report extension, docs/contract.md)
   std::vector<std::string> notes;  // context for people: what was not checked and why
   std::vector<Finding> findings;
   std::vector<Measurement> measurements;

@@ -1,5 +1,6 @@
-// Profile: what a node must have (CONTRACT.md "Profile"). Every expectation is optional: a key the
-// profile leaves out is not checked. Loaded from TOML by agent/profile_loader; probes only read it.
+// Profile: what a node must have (docs/contract.md "Profile"). Every expectation is optional: a key
+// the profile leaves out is not checked. Loaded from TOML by agent/profile_loader; probes only read
+// it.
 //
 // Thread safety: immutable after loading; shared read-only between probe threads.
 #pragma once

@@ -1,5 +1,5 @@
 // `nodehealth bundle [--output FILE]`: one .tar.gz an operator attaches to a cloud support request
-// for a bad node (README "Support bundle"): a fresh passive check report, the agent's state and
+// for a bad node (docs/bundle.md): a fresh passive check report, the agent's state and
 // status files, the kernel log (whole and filtered), nvidia-smi -q, nvidia-bug-report.sh, lspci,
 // ibstat, ibv_devinfo, sysfs views of PCI, InfiniBand and DMI, the hwloc topology, GPU serials,
 // versions, the config and profile in use, the cloud's instance metadata, SUMMARY.txt and

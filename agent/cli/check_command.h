@@ -1,6 +1,6 @@
 // `nodehealth check`: run the passive probes once, print the report, exit 0 (no drain), 1 (drain
-// recommended) or 2 (could not evaluate: bad usage, profile or config). CONTRACT.md. The run is
-// the engine's (engine/check_run.h); this is its edge: rendering and the files it writes.
+// recommended) or 2 (could not evaluate: bad usage, profile or config). docs/contract.md. The run
+// is the engine's (engine/check_run.h); this is its edge: rendering and the files it writes.
 #pragma once
 
 #include <iosfwd>

@@ -1,6 +1,6 @@
 // `nodehealth repair`: after an operator fixed a node without rebooting it (nvidia-smi -r, a part
-// replaced), re-verify the agent's sticky faults and clear those that are gone (README
-// "Repairing a node"). A sticky fault is otherwise held until a reboot or, for a condition a probe
+// replaced), re-verify the agent's sticky faults and clear those that are gone
+// (docs/repair.md). A sticky fault is otherwise held until a reboot or, for a condition a probe
 // can see, until that probe passes again; an XID in the kernel log is held until a reboot.
 //
 //   1. Reads the agent's state (<state_dir>/state.json) through platform::ReadTrustedFile and picks

@@ -1,6 +1,6 @@
 // --sysroot DIR: checked before any probe reads below it. A missing or mistyped root used to run
 // the probes against an empty tree and report node faults (gpu_driver_not_loaded, ib_hca_missing,
-// exit 1); a root that is not there is bad usage (exit 2, CONTRACT.md), never a node fault.
+// exit 1); a root that is not there is bad usage (exit 2, docs/contract.md), never a node fault.
 //
 // The rule: DIR exists, is a directory (or a link to one), and holds `sys/` or `proc/` (each a
 // directory): every recorded node tree (tests/fixtures/nodes, node_exporter's and procfs's

@@ -1,4 +1,4 @@
-// nodehealth.toml: settings shared by `check`, `burnin` and `agent` (CONTRACT.md --config).
+// nodehealth.toml: settings shared by `check`, `burnin` and `agent` (docs/contract.md --config).
 // Command-line options override the file. Strict like profiles: unknown keys are errors.
 //
 //   profile = "auto"                       # FILE | NAME | auto | none
@@ -31,7 +31,7 @@
 //   action = "drain"                       # replaces the finding's action
 //   rounds = 5                             # failing runs in a row (1 .. 1000)
 //   sticky = true                          # held until reboot or a passing run
-//   [slurm]                                # `nodehealth slurm-healthcheck` (README "Slurm")
+//   [slurm]                                # `nodehealth slurm-healthcheck` (docs/slurm.md)
 //   scontrol = "/usr/bin/scontrol"         # default: /usr/bin, /usr/local/bin, /opt/slurm/bin
 //   slurm_conf = "/etc/slurm/slurm.conf"   # exported as SLURM_CONF to scontrol
 //   agent_url = "http://127.0.0.1:9840"    # default: from [agent] listen, on loopback
@@ -40,7 +40,7 @@
 //   check_timeout_seconds = 30             # (1 .. 30)
 //   max_drained_fraction = 0.1             # blast radius, per partition (0 .. 1], >= 1 node
 //   max_drained_nodes = 0                  # 0: no count limit
-//   [provider]                             # reports to the cloud (README "Reporting to the cloud")
+//   [provider]                             # reports to the cloud (docs/cloud.md)
 //   kind = "azure"                         # "none" (default), "azure" or "gcp"
 //   from_agent = true                      # the agent reports hard faults itself
 //   ca_file = "/etc/ssl/certs/ca.pem"      # replaces the system trust store for https

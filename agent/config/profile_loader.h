@@ -1,6 +1,6 @@
-// Loads node profiles (CONTRACT.md "Profile") from TOML. Strict: an unknown key, a wrong type or
-// an implausible value is an error that names the file, line and key, because a typo in a profile
-// silently disables a check ("gpu.cuont = 8" would otherwise mean "any GPU count is fine").
+// Loads node profiles (docs/contract.md "Profile") from TOML. Strict: an unknown key, a wrong type
+// or an implausible value is an error that names the file, line and key, because a typo in a
+// profile silently disables a check ("gpu.cuont = 8" would otherwise mean "any GPU count is fine").
 //
 // Keys (all optional except `name`):
 //   name, description, sources = ["where the numbers come from", ...]

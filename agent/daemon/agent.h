@@ -1,4 +1,4 @@
-// `nodehealth agent` (CONTRACT.md): the daemon on every execute node. Its logic is AgentCore
+// `nodehealth agent` (docs/contract.md): the daemon on every execute node. Its logic is AgentCore
 // (agent_core.h), reached through a DaemonEnv (daemon_env.h); agent.cc runs it with threads.
 //
 //   * scheduler: passive probes every --interval (+- jitter), each on its own thread with its own

@@ -10,7 +10,7 @@
 //   Reload()  SIGHUP: settings, profile and probes again; a bad file keeps the running ones.
 //   Stop()    writes the state files a last time, with a status file that no longer vouches.
 //
-// State files (README "Reliability"): state.json and status.json are written at once when the
+// State files (docs/reliability.md): state.json and status.json are written at once when the
 // decision changes, a round ends or the agent stops; kernel-log events between rounds (an XID
 // storm, which jobs can cause at will) mark them dirty and are written at most once per
 // kStateWriteInterval. status.json is valid for 3 x interval + the longest probe timeout + 30 s.

@@ -2,7 +2,8 @@
 // The NVIDIA driver names the process that owned the faulting channel in XID lines, and the mlx5
 // driver the task that issued a failing command; on a shared node those are other users' jobs,
 // which `dmesg_restrict` hides from them, while /report may be read by anyone who reaches the
-// endpoint. `[agent] report_process_names = true` keeps them (README "Securing the endpoint").
+// endpoint. `[agent] report_process_names = true` keeps them (docs/agent.md, "What the endpoint
+// shows").
 //
 // The forms, from the driver sources' messages and the captures in tests/fixtures and
 // ../shared/fixtures/peer:

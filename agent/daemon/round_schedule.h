@@ -1,5 +1,5 @@
-// When the agent's rounds run (CONTRACT.md `agent`): the first passive round at start, then one
-// every interval +- jitter; active probes on request (SIGUSR1) and, when [agent] active_probes
+// When the agent's rounds run (docs/contract.md `agent`): the first passive round at start, then
+// one every interval +- jitter; active probes on request (SIGUSR1) and, when [agent] active_probes
 // names them, every active_interval from the end of the first passive round. A pure value: the
 // caller brings the time, so tests step it with a fake clock (agent_core_test.cc).
 //

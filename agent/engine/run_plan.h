@@ -2,7 +2,7 @@
 // with their timeouts. One plan for `check`, `burnin`, the Slurm fallback check and the agent's
 // rounds, so that all of them read --config, --only/--skip, [probes] and the profile the same way.
 //
-// Selection (CONTRACT.md): --only/--skip win over [probes] only/skip; a timeout is the probe's
+// Selection (docs/contract.md): --only/--skip win over [probes] only/skip; a timeout is the probe's
 // own unless [probes.timeout_seconds] names it.
 //   * kCheck: passive probes, and active ones only when --only names them (on demand).
 //   * kBurnin: every selected probe, passive ones first.

@@ -99,7 +99,7 @@ struct Treatment {
 };
 Treatment TreatFinding(const DrainPolicyConfig& config, std::string_view code, Action action);
 
-// The default classes (before config overrides), exposed for the README and the tests.
+// The default classes (before config overrides), exposed for the docs and the tests.
 bool IsHardByDefault(const Finding& finding);
 bool IsNoisyByDefault(std::string_view code);
 

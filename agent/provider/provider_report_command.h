@@ -1,5 +1,5 @@
-// `nodehealth provider-report`: hand this node's hard faults to its cloud (README "Reporting to
-// the cloud"), the operator's way to do what the agent does on its own when [provider] is set.
+// `nodehealth provider-report`: hand this node's hard faults to its cloud (docs/cloud.md),
+// the operator's way to do what the agent does on its own when [provider] is set.
 //
 // Which faults: the agent's sticky faults (state.json in the state directory, read only when only
 // root or this user can have written it) and the findings of a fresh passive check (skipped with

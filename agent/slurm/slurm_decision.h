@@ -1,7 +1,7 @@
 // What the Slurm health check does to its node, decided from the node's Slurm state and the
 // health verdict; a pure function, so every rule below is tested on values.
 //
-// Rules (CONTRACT.md "Slurm", README "Slurm"):
+// Rules (docs/contract.md and docs/slurm.md):
 //   * Nodes in a state other than IDLE/MIXED/ALLOCATED, or on their way somewhere (completing,
 //     powering up or down, rebooting, not responding, failed), are left alone.
 //   * A reason nodehealth did not write ("nodehealth:" prefix) is never overwritten or resumed.

@@ -1,4 +1,4 @@
-// `nodehealth slurm-healthcheck`: Slurm's HealthCheckProgram (CONTRACT.md "Slurm").
+// `nodehealth slurm-healthcheck`: Slurm's HealthCheckProgram (docs/contract.md "Slurm").
 //
 // Slurm runs it as root, with only SLURMD_NODENAME in the environment and no PATH, and kills it
 // after 60 s. It takes the running agent's drain decision from the agent's status file in the
@@ -49,7 +49,7 @@ struct SlurmHealthcheckResult {
 SlurmHealthcheckResult RunSlurmHealthcheck(const SlurmHealthcheckOptions& options,
                                            std::ostream& out);
 
-// The last run as the agent exports it (README "Slurm" metrics), read back from the status file.
+// The last run as the agent exports it (docs/slurm.md, metrics), read back from the status file.
 struct SlurmOutcomeSummary {
   double at_unix_seconds = 0;
   std::string action;  // none, drain, update_reason, resume, suppressed

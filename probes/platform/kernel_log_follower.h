@@ -2,7 +2,7 @@
 // buffer, then each new record as it is written.
 //
 //   * /dev/kmsg (a character device): one record per read(2); poll(2) wakes on new records.
-//   * a regular file (DIR/dev/kmsg under --sysroot, CONTRACT.md): read as it grows, the way
+//   * a regular file (DIR/dev/kmsg under --sysroot, docs/contract.md): read as it grows, the way
 //     `tail -f` follows a file; inotify wakes on writes. A file that shrinks (truncated) or is
 //     replaced (new inode) is read again from its start, and that is counted as `restarts`.
 //

@@ -1,11 +1,12 @@
 // `nodehealth check` as operators and scripts run it: the real binary, real fixture trees, the
-// fake NVML through --nvml-library, and the exit codes of CONTRACT.md.
+// fake NVML through --nvml-library, and the exit codes of docs/contract.md.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include <filesystem>
 #include <fstream>
@@ -116,7 +117,7 @@ TEST(CheckCommandTest, HungNvmlEndsWithinTheTimeoutAndNamesTheCall) {
   FixtureNode node("fault-nvml-hang.toml");
   Check c = RunCheckOn(node, {"--timeout", "3"}, std::chrono::seconds(30));
   EXPECT_FALSE(c.run.timed_out);
-  EXPECT_LT(c.run.seconds, 3 + 5.0);  // CONTRACT.md: --timeout + 5 s at most
+  EXPECT_LT(c.run.seconds, 3 + 5.0);  // docs/contract.md: --timeout + 5 s at most
   EXPECT_EQ(c.run.exit_code, 1) << c.run.err;
   const json* health = ProbeIn(c.report, "gpu_health");
   ASSERT_NE(health, nullptr);
@@ -370,12 +371,24 @@ TEST(BurninCommandTest, TextfileForNodeExporterIsWrittenWhole) {
       testing::ReadWholeFile(dir.path() + "/nodehealth_burnin_report.prom");
   ASSERT_TRUE(text);
   for (const char* line :
-       {"nodehealth_ib_port_state_id{device=\"mlx5_ib0\",port=\"1\"} 4\n",
-        "nodehealth_ib_port_rate_bytes_per_second{device=\"mlx5_ib0\",port=\"1\"} 50000000000\n",
-        "nodehealth_probe_success{probe=\"topology\"} 1\n", "nodehealth_drain_recommended 0\n",
-        "nodehealth_topology_cpu_numa_nodes 2\n"}) {
+       {"nodehealth_ib_port_state_id{device=\"mlx5_ib0\",origin=\"burnin\",port=\"1\"} 4\n",
+        "nodehealth_ib_port_rate_bytes_per_second{device=\"mlx5_ib0\",origin=\"burnin\","
+        "port=\"1\"} 50000000000\n",
+        "nodehealth_probe_success{origin=\"burnin\",probe=\"topology\"} 1\n",
+        "nodehealth_drain_recommended{origin=\"burnin\"} 0\n",
+        "nodehealth_profile_info{origin=\"burnin\",profile=\"azure-nd96isr-h100-v5\"} 1\n",
+        "nodehealth_topology_cpu_numa_nodes{origin=\"burnin\"} 2\n"}) {
     EXPECT_NE(text->find(line), std::string::npos) << line;
   }
+  // Every sample carries origin="burnin" (dashboards and alerts tell it from the agent's).
+  std::istringstream samples(*text);
+  int sample_lines = 0;
+  for (std::string line; std::getline(samples, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    ++sample_lines;
+    EXPECT_NE(line.find("origin=\"burnin\""), std::string::npos) << line;
+  }
+  EXPECT_GT(sample_lines, 20);
   testing::CommandResult unwritable =
       RunCommand({NodehealthBinary(), "burnin", "--sysroot", node.root(), "--only", "topology",
                   "--textfile", "/nonexistent-dir", "--format", "json", "--config",
@@ -486,7 +499,7 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   EXPECT_NE(table.out.find("gpu_health (passive)"), std::string::npos);
   testing::CommandResult version = RunCommand({NodehealthBinary(), "--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.out, "0.1.0\n");
+  EXPECT_EQ(version.out, NODEHEALTH_VERSION "\n");
 }
 
 // Issue 13 item 7: a FIFO or an empty file at /dev/kmsg passed as a clean kernel log.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs a nodehealth .deb on a clean Debian 12 root and runs it from there.
 #
-#   tests/package/package_test.sh build/nodehealth_0.1.0_amd64.deb [BUILD_DIR]
+#   tests/package/package_test.sh build/nodehealth_0.2.0_amd64.deb [BUILD_DIR]
 #
 # 1. Checks the package's contents (dpkg-deb -c): the binaries, profiles, example config, units and
 #    alert rules the source tree has, and nothing else (no test binaries, fake NVML, fixtures).
@@ -92,6 +92,10 @@ depends="$(dpkg-deb --field "$deb" Depends)"
   fail "Depends lacks libssl3 or libyaml-cpp0.7: $depends"
 [[ "$depends" != *civetweb* && "$depends" != *prometheus-cpp-pull* ]] ||
   fail "Depends still lists civetweb or prometheus-cpp's pull library: $depends"
+# A maintainer with a name and an address that is not a local placeholder.
+maintainer="$(dpkg-deb --field "$deb" Maintainer)"
+[[ "$maintainer" =~ ^[^\<]+\ \<[^@\>]+@[^@\>]+\.[a-z]+\>$ && "$maintainer" != *@localhost* ]] ||
+  fail "Maintainer is not 'Name <address>': $maintainer"
 
 step "package contents"
 listing="$(dpkg-deb --contents "$deb")"
@@ -100,7 +104,12 @@ mapfile -t files < <(awk '$1 !~ /^d/ { print $6 }' <<<"$listing" | sed 's|^\./|/
 # What the source tree says must be installed. Units and alert rules are optional: the package
 # ships whatever systemd/ and exporters/alerts/ hold.
 expected=(/usr/bin/nodehealth /usr/bin/nodehealth-allreduce /usr/bin/nodehealth-gpu-worker
-          /usr/share/doc/nodehealth/examples/nodehealth.toml)
+          /usr/share/doc/nodehealth/examples/nodehealth.toml
+          /usr/share/doc/nodehealth/copyright /usr/share/doc/nodehealth/changelog.gz
+          /usr/share/doc/nodehealth/changelog.Debian.gz
+          /usr/share/nodehealth/slurm/nodehealth-allreduce.sbatch
+          /usr/share/nodehealth/slurm/pairwise.sh
+          /usr/share/man/man1/nodehealth.1.gz /usr/share/bash-completion/completions/nodehealth)
 for f in "$source_dir"/profiles/*.toml; do
   expected+=("/usr/share/nodehealth/profiles/$(basename "$f")")
 done
@@ -112,13 +121,20 @@ for f in "${units[@]}"; do expected+=("/usr/lib/systemd/system/$f"); done
 for f in "$source_dir"/exporters/alerts/*.{yml,yaml}; do
   if [[ -f "$f" ]]; then expected+=("/usr/share/nodehealth/prometheus/$(basename "$f")"); fi
 done
+for f in "$source_dir"/exporters/dashboards/*.json; do
+  if [[ -f "$f" ]]; then expected+=("/usr/share/nodehealth/grafana/$(basename "$f")"); fi
+done
+for f in "$source_dir"/exporters/dashboards/*.json; do
+  if [[ -f "$f" ]]; then expected+=("/usr/share/nodehealth/grafana/$(basename "$f")"); fi
+done
 for f in "${expected[@]}"; do
   printf '%s\n' "${files[@]}" | grep -qxF "$f" || fail "the package lacks $f"
 done
 for f in "${files[@]}"; do
   case "$f" in
     /usr/bin/nodehealth | /usr/bin/nodehealth-* | /usr/share/nodehealth/* | \
-      /usr/share/doc/nodehealth/* | /usr/lib/systemd/system/nodehealth*) ;;
+      /usr/share/doc/nodehealth/* | /usr/lib/systemd/system/nodehealth* | \
+      /usr/share/man/man1/nodehealth* | /usr/share/bash-completion/completions/nodehealth) ;;
     *) fail "unexpected file in the package: $f" ;;
   esac
   case "$f" in

@@ -12,7 +12,7 @@
 namespace nodehealth {
 namespace {
 
-// CONTRACT.md "Finding codes": stable, append-only. This list is the contract's, in its order.
+// docs/contract.md "Finding codes": stable, append-only. This list is the contract's, in its order.
 const std::vector<std::string> kContractCodes = {"gpu_missing",
                                                  "gpu_lost",
                                                  "gpu_driver_not_loaded",
