@@ -110,6 +110,8 @@ daemon_unit='DrainPolicy*:PolicyState*:Http*:SecureServer*:ProbeRunner*:StatusFi
 daemon_unit+=':ReportRedaction*:Kernel*:SdNotify*:Agent*:Slurm*:Config*:WebConfig*:HostileFiles*'
 # The cloud reporter's thread and its stand-in servers; the repair records the rounds apply.
 daemon_unit+=':Provider*:Repair*'
+# The status page's renderer, which every snapshot runs.
+daemon_unit+=':StatusPage*'
 daemon_unit+=':-HttpClientTest.*'  # the tests' own loopback client, with a timing bound
 daemon_e2e='Agent*:HostileFiles*'
 for sanitizer in address thread; do
