@@ -15,10 +15,12 @@ std::string RenderPrometheusText(const Report& report,
   std::vector<prometheus::MetricFamily> families = builder.Build();
   for (prometheus::MetricFamily& family : families) {
     for (prometheus::ClientMetric& metric : family.metric) {
-      for (const auto& [name, value] : extra_labels) {
+      // Not a structured binding: clang 14 cannot capture one in the lambda.
+      for (const auto& extra : extra_labels) {
+        const std::string& name = extra.first;
         const bool taken = std::any_of(metric.label.begin(), metric.label.end(),
                                        [&](const auto& label) { return label.name == name; });
-        if (!taken) metric.label.push_back({name, value});
+        if (!taken) metric.label.push_back({name, extra.second});
       }
       std::sort(metric.label.begin(), metric.label.end(),
                 [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -371,7 +371,10 @@ void DevicesSection(Page& page, const Report& report) {
             "<th>VBIOS</th><th>Temp. (&deg;C)</th><th>PCIe</th><th>Uncorr. ECC</th>"
             "<th>Remap pending</th><th>Findings</th></tr></thead><tbody>";
     std::size_t shown = 0;
-    for (const auto& [bus_id, row] : gpus) {
+    for (const auto& gpu : gpus) {
+      // Not a structured binding: clang 14 cannot capture one in the lambda below.
+      const std::string& bus_id = gpu.first;
+      const auto& row = gpu.second;
       if (shown == kStatusPageMaxDevices || page.Full()) break;
       ++shown;
       const auto info = [&](const std::string& key) {
