@@ -33,6 +33,7 @@
 #include "agent/cli/topology_command.h"
 #include "agent/daemon/agent.h"
 #include "agent/provider/provider_report_command.h"
+#include "agent/slurm/slurm_drain_command.h"
 #include "agent/slurm/slurm_healthcheck_command.h"
 #include "probes/all_probes.h"
 #include "probes/platform/child_process.h"
@@ -349,6 +350,20 @@ int main(int argc, char** argv) {
   slurm->add_option("--topology-xml", slurm_options.check.topology_xml, "Fallback check: hwloc XML")
       ->type_name("FILE");
 
+  nodehealth::slurm::SlurmDrainOptions drain_options;
+  CLI::App* slurm_drain = app.add_subcommand(
+      "slurm-drain",
+      "Drain the nodes a test across nodes found at fault (pairwise.sh's suspects) in Slurm");
+  slurm_drain
+      ->add_option("--code", drain_options.code,
+                   "Finding code of the drain reason (default mpi_allreduce_bandwidth_low)")
+      ->type_name("CODE");
+  slurm_drain->add_option("--config", drain_options.config, "Settings file ([slurm] section)")
+      ->type_name("FILE");
+  slurm_drain->add_flag("--dry-run", drain_options.dry_run, "Decide and report; change nothing");
+  slurm_drain->add_option("NODE", drain_options.nodes, "Slurm node names, one per argument")
+      ->required();
+
   nodehealth::RepairOptions repair_options;
   CLI::App* repair = app.add_subcommand(
       "repair", "After a GPU reset or part swap: re-verify sticky faults, clear those that pass");
@@ -426,6 +441,23 @@ int main(int argc, char** argv) {
                 "       with --idle-check: a job runs on the node\n"
                 "  2    could not evaluate: bad config, no scontrol, Slurm not answering, no\n"
                 "       agent and no fallback check\n");
+  SetHelpFooter(slurm_drain,
+                {{"nodehealth slurm-drain --dry-run node17 node42",
+                  "Say what would be done to the suspects pairwise.sh printed; change nothing."},
+                 {"nodehealth slurm-drain node17 node42",
+                  "Drain them with the reason \"nodehealth: mpi_allreduce_bandwidth_low fleet\".\n"
+                  "      scontrol update needs root or a Slurm operator (munge authenticates the\n"
+                  "      caller): an ordinary user or job cannot drain nodes with it."},
+                 {"nodehealth slurm-drain --code ib_link_flapping node17",
+                  "Drain with another code of the finding catalogue (nodehealth probes)."}},
+                "  0    every node is drained by nodehealth for this reason (now, before, or\n"
+                "       would be with --dry-run)\n"
+                "  1    some node is not: drain suppressed by the blast-radius limit, a reason\n"
+                "       nodehealth did not set, drained by nodehealth for another reason, or a\n"
+                "       state nodehealth does not act on\n"
+                "  2    bad usage (an unknown code), bad config, no scontrol, or some node could\n"
+                "       not be evaluated or drained (unknown node, Slurm not answering, not a\n"
+                "       Slurm operator)\n");
   SetHelpFooter(
       repair,
       {{"nodehealth repair --dry-run", "Re-run the probes for every sticky fault; clear nothing."},
@@ -530,6 +562,14 @@ int main(int argc, char** argv) {
     std::cerr.flush();
     if (result.must_exit_immediately) std::_Exit(result.exit_code);
     return result.exit_code;
+  }
+  if (slurm_drain->parsed()) {
+    // As slurm-healthcheck: every decision goes to syslog (ident nodehealth-slurm), the audit
+    // trail of who drained what; the lines themselves go to stdout.
+    logger->sinks() = {std::make_shared<spdlog::sinks::syslog_sink_mt>(
+        "nodehealth-slurm", LOG_PID, LOG_DAEMON, /*enable_formatting=*/false)};
+    spdlog::set_level(spdlog::level::from_str(app.count("--log-level") ? log_level : "info"));
+    return nodehealth::slurm::RunSlurmDrain(drain_options, std::cout, std::cerr);
   }
   if (repair->parsed()) {
     EndChildrenOnTerminationSignals();

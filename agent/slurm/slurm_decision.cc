@@ -86,6 +86,10 @@ std::string DrainReasonText(const HealthView& view) {
   return text;
 }
 
+std::string FleetReasonText(std::string_view code) {
+  return std::string(kPrefix) + std::string(code) + " " + std::string(kFleetEntity);
+}
+
 std::optional<NodehealthReason> ParseNodehealthReason(std::string_view reason) {
   if (!reason.starts_with(kPrefix)) return std::nullopt;
   reason.remove_prefix(kPrefix.size());
@@ -186,13 +190,20 @@ SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view) {
     d.why = "reason \"" + node.reason + "\" was not set by nodehealth: left as is";
     return d;
   }
+  // A fault found across nodes: the node alone can neither confirm it nor see it gone.
+  const std::optional<NodehealthReason> held_reason = ParseNodehealthReason(node.reason);
+  const bool fleet = drained && held_reason && held_reason->entity == kFleetEntity;
   if (view.drain_recommended) {
     d.reason = DrainReasonText(view);
+    if (fleet) {
+      d.why = "already drained: " + node.reason;
+      return d;
+    }
     // Same top reason: leave it, so the reason keeps the time of the drain (only a changed
     // "(+N more)" count would differ).
-    const std::optional<NodehealthReason> held = ParseNodehealthReason(node.reason);
     const std::optional<NodehealthReason> top = ParseNodehealthReason(d.reason);
-    if (drained && held && top && held->code == top->code && held->entity == top->entity) {
+    if (drained && held_reason && top && held_reason->code == top->code &&
+        held_reason->entity == top->entity) {
       d.why = "already drained: " + node.reason;
     } else if (drained) {
       d.kind = SlurmActionKind::kUpdateReason;
@@ -205,6 +216,12 @@ SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view) {
   }
   if (!drained) {
     d.why = "healthy";
+    return d;
+  }
+  if (fleet) {
+    d.why = "drained by nodehealth for a fault found across nodes (\"" + node.reason +
+            "\"); resume it by hand after the repair: scontrol update NodeName=" + node.name +
+            " State=RESUME";
     return d;
   }
   if (view.source == HealthView::Source::kCheck) {
@@ -221,6 +238,38 @@ SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view) {
   } else {
     d.kind = SlurmActionKind::kResume;
     d.why = failed->code + " " + failed->entity + " is gone: " + why;
+  }
+  return d;
+}
+
+bool IsDrainedFor(const SlurmNode& node, std::string_view reason) {
+  if (!IsDrained(node.state)) return false;
+  const std::optional<NodehealthReason> held = ParseNodehealthReason(node.reason);
+  const std::optional<NodehealthReason> wanted = ParseNodehealthReason(reason);
+  return held && wanted && held->code == wanted->code && held->entity == wanted->entity;
+}
+
+SlurmDecision DecideFleetDrain(const SlurmNode& node, std::string_view reason) {
+  SlurmDecision d;
+  if (std::string why = WhyNotActionable(node.state); !why.empty()) {
+    d.why = why + ": no action";
+    return d;
+  }
+  const bool drained = IsDrained(node.state);
+  if (!IsNodehealthReason(node.reason) && (drained || !node.reason.empty())) {
+    d.why = "reason \"" + node.reason + "\" was not set by nodehealth: left as is";
+    return d;
+  }
+  d.reason = std::string(reason);
+  if (IsDrainedFor(node, reason)) {
+    d.why = "already drained: " + node.reason;
+  } else if (drained) {
+    // A local fault the agent found (or another fleet test's): its reason, and the resume that
+    // goes with it, stay.
+    d.why = "already drained by nodehealth for \"" + node.reason + "\": left as is";
+  } else {
+    d.kind = SlurmActionKind::kDrain;
+    d.why = "drain recommended: " + d.reason;
   }
   return d;
 }

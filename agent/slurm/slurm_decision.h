@@ -12,6 +12,14 @@
 //     the probe that reports the drain reason's code ran and passed again (pass or warn, the
 //     finding gone). A one-shot `check` never resumes: it cannot see what the agent holds
 //     (sticky faults until reboot, XID windows, noisy faults still counting).
+//   * A node drained by nodehealth with the entity kFleetEntity ("nodehealth: <code> fleet",
+//     written by `nodehealth slurm-drain` from a test across nodes) is never resumed by the
+//     per-node check, which cannot tell alone that a fault found across nodes is gone: an
+//     operator resumes it after the repair. A local drain recommendation keeps the fleet reason
+//     ("already drained") instead of replacing it.
+//   * DecideFleetDrain (`nodehealth slurm-drain`): the same state rules, a foreign reason is never
+//     overwritten, a node already drained by nodehealth (for this reason or another) is left as
+//     is, anything else is drained with "nodehealth: <code> fleet".
 //   * Blast radius: a new drain is suppressed when the node's partitions already have as many
 //     nodes drained by nodehealth as the limit allows (BlastRadius), because many nodes failing at
 //     once is usually the fabric or a rollout, not the nodes.
@@ -43,6 +51,13 @@ struct SlurmDecision {
 // with " (+N more)" when there are others. Empty when `view` has no reason.
 std::string DrainReasonText(const HealthView& view);
 
+// The entity of a drain found by a test across nodes (mpi-tests/slurm/pairwise.sh's suspects,
+// drained by `nodehealth slurm-drain`): "nodehealth: <code> fleet".
+inline constexpr std::string_view kFleetEntity = "fleet";
+
+// "nodehealth: <code> fleet".
+std::string FleetReasonText(std::string_view code);
+
 struct NodehealthReason {
   std::string code;
   std::string entity;
@@ -67,6 +82,15 @@ HealthView OneRunView(const HealthView& view, const agent::DrainPolicyConfig& po
 HealthView WithXidWindowReasons(HealthView view, const std::vector<DrainReason>& window_reasons);
 
 SlurmDecision DecideSlurmAction(const SlurmNode& node, const HealthView& view);
+
+// True when `node` is drained (DRAIN flag) with a nodehealth reason of the same code and entity
+// as `reason` (a trailing " (+N more)" aside).
+bool IsDrainedFor(const SlurmNode& node, std::string_view reason);
+
+// What `nodehealth slurm-drain` does to `node` for `reason` (FleetReasonText): kDrain, or kNone
+// with why not (a state nodehealth does not act on, a reason nodehealth did not set, already
+// drained for this reason or, by nodehealth, for another). The blast radius is the caller's.
+SlurmDecision DecideFleetDrain(const SlurmNode& node, std::string_view reason);
 
 struct BlastRadiusLimits {
   double max_drained_fraction = 0.1;  // of the partition's nodes, at least one node (0 < f <= 1)

@@ -660,6 +660,116 @@ TEST(SlurmDecisionTest, StaleNodehealthReasonOnAnUndrainedNode) {
                  std::string("drain recommended: ") + kRemap);
 }
 
+// ---- A fault found across nodes: the entity "fleet" ----
+
+constexpr char kFleet[] = "nodehealth: mpi_allreduce_bandwidth_low fleet";
+
+TEST(SlurmFleetReasonTest, Text) {
+  EXPECT_EQ(kFleetEntity, "fleet");
+  EXPECT_EQ(FleetReasonText("mpi_allreduce_bandwidth_low"), kFleet);
+  EXPECT_EQ(FleetReasonText("ib_link_flapping"), "nodehealth: ib_link_flapping fleet");
+  const std::optional<NodehealthReason> parsed = ParseNodehealthReason(kFleet);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->code, "mpi_allreduce_bandwidth_low");
+  EXPECT_EQ(parsed->entity, "fleet");
+}
+
+TEST(SlurmFleetReasonTest, IsDrainedFor) {
+  EXPECT_TRUE(IsDrainedFor(Node("IDLE+DRAIN", kFleet), kFleet));
+  EXPECT_TRUE(IsDrainedFor(Node("MIXED+DRAIN", kFleet), kFleet));
+  EXPECT_TRUE(IsDrainedFor(Node("DRAINED", std::string(kFleet) + " (+1 more)"), kFleet));
+  EXPECT_FALSE(IsDrainedFor(Node("IDLE", kFleet), kFleet));  // a reason left on a resumed node
+  EXPECT_FALSE(IsDrainedFor(Node("IDLE+DRAIN", kRemap), kFleet));
+  EXPECT_FALSE(IsDrainedFor(Node("IDLE+DRAIN", "nodehealth: mpi_allreduce_failed fleet"), kFleet));
+  EXPECT_FALSE(IsDrainedFor(Node("IDLE+DRAIN", kForeign), kFleet));
+}
+
+TEST(SlurmFleetDrainTest, IdleNodeIsDrainedWithTheFleetReason) {
+  for (const char* state : {"IDLE", "MIXED", "ALLOCATED"}) {
+    ExpectDecision(DecideFleetDrain(Node(state), kFleet), SlurmActionKind::kDrain, kFleet,
+                   "drain recommended: nodehealth: mpi_allreduce_bandwidth_low fleet");
+  }
+  // A nodehealth reason left on a node that is no longer drained is stale: drained again.
+  ExpectDecision(DecideFleetDrain(Node("IDLE", kRemap), kFleet), SlurmActionKind::kDrain, kFleet,
+                 "drain recommended: nodehealth: mpi_allreduce_bandwidth_low fleet");
+}
+
+TEST(SlurmFleetDrainTest, ForeignReasonIsNeverOverwritten) {
+  const std::string why = "reason \"bios update: set X=1\" was not set by nodehealth: left as is";
+  // Drained by an administrator.
+  ExpectDecision(DecideFleetDrain(Node("IDLE+DRAIN", kForeign), kFleet), SlurmActionKind::kNone, "",
+                 why);
+  // A reason on a node that is not drained is an administrator's too.
+  ExpectDecision(DecideFleetDrain(Node("MIXED", kForeign), kFleet), SlurmActionKind::kNone, "",
+                 why);
+  // Drained without any reason.
+  ExpectDecision(DecideFleetDrain(Node("IDLE+DRAIN", ""), kFleet), SlurmActionKind::kNone, "",
+                 "reason \"\" was not set by nodehealth: left as is");
+}
+
+TEST(SlurmFleetDrainTest, AlreadyDrainedForTheSameReason) {
+  for (const char* state : {"IDLE+DRAIN", "MIXED+DRAIN", "DRAINED"}) {
+    ExpectDecision(DecideFleetDrain(Node(state, kFleet), kFleet), SlurmActionKind::kNone, kFleet,
+                   "already drained: nodehealth: mpi_allreduce_bandwidth_low fleet");
+  }
+}
+
+TEST(SlurmFleetDrainTest, DrainedByNodehealthForAnotherReasonIsLeftAsIs) {
+  ExpectDecision(DecideFleetDrain(Node("IDLE+DRAIN", kRemap), kFleet), SlurmActionKind::kNone,
+                 kFleet,
+                 "already drained by nodehealth for \"nodehealth: gpu_row_remap_pending "
+                 "gpu/0000:19:00.0\": left as is");
+  ExpectDecision(
+      DecideFleetDrain(Node("MIXED+DRAIN", "nodehealth: mpi_allreduce_failed fleet"), kFleet),
+      SlurmActionKind::kNone, kFleet,
+      "already drained by nodehealth for \"nodehealth: mpi_allreduce_failed fleet\": left as is");
+}
+
+TEST(SlurmFleetDrainTest, StatesNodehealthDoesNotActOn) {
+  ExpectDecision(DecideFleetDrain(Node("DOWN*"), kFleet), SlurmActionKind::kNone, "",
+                 "node state DOWN* (only IDLE, MIXED or ALLOCATED nodes are acted on): no action");
+  ExpectDecision(DecideFleetDrain(Node("IDLE+NOT_RESPONDING"), kFleet), SlurmActionKind::kNone, "",
+                 "node state IDLE+NOT_RESPONDING (NOT_RESPONDING): no action");
+  ExpectDecision(DecideFleetDrain(Node("IDLE*"), kFleet), SlurmActionKind::kNone, "",
+                 "node state IDLE* (NOT_RESPONDING): no action");
+  ExpectDecision(DecideFleetDrain(Node("MIXED+COMPLETING"), kFleet), SlurmActionKind::kNone, "",
+                 "node state MIXED+COMPLETING (COMPLETING): no action");
+  ExpectDecision(DecideFleetDrain(Node("ALLOCATED+COMPLETING", kForeign), kFleet),
+                 SlurmActionKind::kNone, "",
+                 "node state ALLOCATED+COMPLETING (COMPLETING): no action");
+}
+
+TEST(SlurmDecisionTest, FleetDrainIsNeverResumedByThePerNodeCheck) {
+  const std::string why =
+      "drained by nodehealth for a fault found across nodes (\"nodehealth: "
+      "mpi_allreduce_bandwidth_low fleet\"); resume it by hand after the repair: scontrol update "
+      "NodeName=gpu01 State=RESUME";
+  // The agent ran mpi_allreduce and it passed: on this node alone, which says nothing of the
+  // pair it was slow with.
+  const HealthView passed = View(
+      {}, {{"mpi_allreduce", P("pass")}, {"gpu_health", P("pass")}, {"gpu_presence", P("pass")}});
+  for (const char* state : {"IDLE+DRAIN", "MIXED+DRAIN", "DRAINED"}) {
+    ExpectDecision(DecideSlurmAction(Node(state, kFleet), passed), SlurmActionKind::kNone, "", why);
+    ExpectDecision(DecideSlurmAction(Node(state, kFleet), Healthy()), SlurmActionKind::kNone, "",
+                   why);
+    ExpectDecision(DecideSlurmAction(Node(state, kFleet), Healthy(HealthView::Source::kCheck)),
+                   SlurmActionKind::kNone, "", why);
+  }
+  // The same code on a local entity still resumes as before.
+  const std::string local = "nodehealth: mpi_allreduce_bandwidth_low node";
+  EXPECT_EQ(DecideSlurmAction(Node("IDLE+DRAIN", local), passed).kind, SlurmActionKind::kResume);
+}
+
+TEST(SlurmDecisionTest, FleetDrainIsNotReplacedByALocalReason) {
+  for (const char* state : {"IDLE+DRAIN", "MIXED+DRAIN"}) {
+    ExpectDecision(DecideSlurmAction(Node(state, kFleet), Sick()), SlurmActionKind::kNone, kRemap,
+                   "already drained: nodehealth: mpi_allreduce_bandwidth_low fleet");
+    ExpectDecision(DecideSlurmAction(Node(state, kFleet), Sick(HealthView::Source::kCheck)),
+                   SlurmActionKind::kNone, kRemap,
+                   "already drained: nodehealth: mpi_allreduce_bandwidth_low fleet");
+  }
+}
+
 // ---- BlastRadius ----
 
 const std::string kDrainedByUs = kLost;

@@ -28,8 +28,8 @@ using testing::SourceDir;
 
 constexpr auto kDeadline = std::chrono::seconds(15);
 const char kCommands[] =
-    "commands: check, burnin, agent, topology, slurm-healthcheck, repair, provider-report, probes, "
-    "bundle";
+    "commands: check, burnin, agent, topology, slurm-healthcheck, slurm-drain, repair, "
+    "provider-report, probes, bundle";
 
 CommandResult Nodehealth(std::vector<std::string> args,
                          std::map<std::string, std::string> env = {}) {

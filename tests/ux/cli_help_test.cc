@@ -50,9 +50,10 @@ testing::CommandResult Help(const std::vector<std::string>& words) {
 TEST(CliHelpTest, TopLevelListsEveryCommand) {
   const testing::CommandResult run = Help({});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(ListedCommands(run.out),
-            (std::vector<std::string>{"check", "burnin", "agent", "topology", "slurm-healthcheck",
-                                      "repair", "provider-report", "probes", "bundle"}))
+  EXPECT_EQ(
+      ListedCommands(run.out),
+      (std::vector<std::string>{"check", "burnin", "agent", "topology", "slurm-healthcheck",
+                                "slurm-drain", "repair", "provider-report", "probes", "bundle"}))
       << run.out;
   EXPECT_NE(run.out.find("Exit status"), std::string::npos) << run.out;
 }
@@ -91,6 +92,10 @@ TEST(CliHelpTest, FlagsKeepTheirNames) {
   const testing::CommandResult slurm = Help({"slurm-healthcheck"});
   for (const char* flag : {"--node", "--state-dir", "--dry-run", "--idle-check"}) {
     EXPECT_NE(slurm.out.find(flag), std::string::npos) << flag;
+  }
+  const testing::CommandResult drain = Help({"slurm-drain"});
+  for (const char* flag : {"--code", "--config", "--dry-run", "NODE"}) {
+    EXPECT_NE(drain.out.find(flag), std::string::npos) << flag;
   }
 }
 

@@ -31,7 +31,7 @@ expect() {
   [ "$actual" = "$expected" ] || fail "nodehealth $*: expected '$expected', got '$actual'"
 }
 
-all="check burnin agent topology slurm-healthcheck repair provider-report probes bundle"
+all="check burnin agent topology slurm-healthcheck slurm-drain repair provider-report probes bundle"
 expect "$all" ""
 expect "check" ch
 expect "burnin bundle" b
@@ -44,6 +44,12 @@ expect "table json" check --format ""
 expect "json" probes --format j
 expect "--dry-run" slurm-healthcheck --d
 expect "--idle-check" slurm-healthcheck --i
+expect "slurm-healthcheck slurm-drain" sl
+expect "--code --config" slurm-drain --c
+expect "--dry-run" slurm-drain --d
+expect "mpi_allreduce_bandwidth_low mpi_allreduce_failed mpi_allreduce_wrong_result" \
+  slurm-drain --code mpi_allreduce_
+expect "" slurm-drain --dry-run node17 ""
 expect "--listen --log-level" agent --l
 expect "--topology-xml --timeout --textfile" burnin --t
 expect "save" topology ""
