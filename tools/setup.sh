@@ -54,6 +54,9 @@ test_packages+=(systemd procps)
 # socat: the Slurm test's imposter, another local user answering on the agent's port (setpriv
 # from util-linux runs it as nobody).
 test_packages+=(socat)
+# The four-node Slurm cluster (tests/slurm/multinode_test.sh): ip and tc from iproute2 for the
+# network namespaces, veth pairs, bridge and the slow link; nsenter and unshare from util-linux.
+test_packages+=(iproute2 util-linux)
 # The man page's test (tests/ux/man_page_test.sh): groff renders docs/man/nodehealth.1.
 test_packages+=(groff-base)
 # The docs tests (tests/docs): real JSON reports validated against docs/report-schema.json.
