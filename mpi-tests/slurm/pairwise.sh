@@ -19,7 +19,7 @@
 #
 # A pair that fails, prints no valid result or runs past --pair-timeout seconds (a node that never
 # answers) counts as slow. Output: one line per pair ("round 2: node3 node7 391.20" or
-# "... failed"), then "threshold: ...", "suspects: <nodes>" (or "suspects: none") and, when some
+# "... failed", then an indented line with srun's or the program's last words), then "threshold: ...", "suspects: <nodes>" (or "suspects: none") and, when some
 # node could not be judged, "undetermined: <nodes>".
 #
 # --drain hands the suspects to `nodehealth slurm-drain` (the blast-radius limit and the rule
@@ -60,22 +60,29 @@ mapfile -t nodes < <(scontrol show hostnames "${SLURM_JOB_NODELIST:?run inside a
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# busbw in Gb/s of one two-node run, or "failed". The step's own time limit (whole minutes) ends
-# it in Slurm too when `timeout` has to kill srun.
+# busbw in Gb/s of one two-node run, or "failed" (and why, in $work/A+B.json.why). The step's own
+# time limit (whole minutes) ends it in Slurm too when `timeout` has to kill srun.
 run_pair() {
-  local a="$1" b="$2" out="$work/$1+$2.json"
-  if timeout -k 10 "$pair_timeout" srun --mpi="${NODEHEALTH_SRUN_MPI:-pmix}" -N2 -w "$a,$b" \
-      --ntasks-per-node="$per_node" --exclusive --kill-on-bad-exit=1 \
-      --time=$(( (pair_timeout + 59) / 60 )) \
-      "$program" --json --sizes "$size" "${allreduce_args[@]}" > "$out" 2>"$out.err"; then
-    # The program's JSON: one size, so one busbw; "correct" at the top says every sum was right.
-    if grep -q '"correct": true, "results"' "$out" &&
-        grep -q '"busbw_bytes_per_second": [0-9]' "$out"; then
-      grep -o '"busbw_bytes_per_second": [0-9.e+-]*' "$out" | awk '{printf "%.2f\n", $2 * 8 / 1e9}'
-      return
-    fi
+  local a="$1" b="$2" out="$work/$1+$2.json" rc=0
+  timeout -k 10 "$pair_timeout" srun --mpi="${NODEHEALTH_SRUN_MPI:-pmix}" -N2 -w "$a,$b" \
+    --ntasks-per-node="$per_node" --exclusive --kill-on-bad-exit=1 \
+    --time=$(( (pair_timeout + 59) / 60 )) \
+    "$program" --json --sizes "$size" "${allreduce_args[@]}" > "$out" 2>"$out.err" || rc=$?
+  # The program's JSON: one size, so one busbw; "correct" at the top says every sum was right.
+  if (( rc == 0 )) && grep -q '"correct": true, "results"' "$out" &&
+      grep -q '"busbw_bytes_per_second": [0-9]' "$out"; then
+    grep -o '"busbw_bytes_per_second": [0-9.e+-]*' "$out" | awk '{printf "%.2f\n", $2 * 8 / 1e9}'
+    return
   fi
   echo failed
+  # Why, in a line: the time limit, and srun's or the program's last words.
+  local last
+  last="$(grep -v '^[[:space:]]*$' "$out.err" | tail -1 | cut -c1-200 || true)"
+  if (( rc == 124 || rc == 137 )); then
+    echo "timed out after $pair_timeout s${last:+ (last: $last)}" > "$out.why"
+  else
+    echo "${last:-exit $rc, no valid result}" > "$out.why"
+  fi
 }
 
 # The circle method: slot 0 stays, the others turn by one place each round; slot i meets slot
@@ -141,6 +148,7 @@ for (( round = 1; round <= rounds; round++ )); do
     read -r a b <<< "$p"
     v="$(cat "$work/$a+$b.result")"
     echo "round $round: $a $b $v"
+    [[ "$v" == failed ]] && echo "  $a $b: $(cat "$work/$a+$b.json.why")"
     results+=("$a $b $v")
   done
   judge
@@ -161,6 +169,6 @@ if (( drain && ${#suspects[@]} )); then
   "${NODEHEALTH:-nodehealth}" slurm-drain --code mpi_allreduce_bandwidth_low "${config[@]}" \
     "${suspects[@]}" || drain_status=$?
   echo "drain: exit $drain_status"
-  (( drain_status == 2 )) && status=2
+  (( drain_status >= 2 )) && status=2  # could not act (or no nodehealth: 127)
 fi
 exit "$status"

@@ -1,5 +1,5 @@
-# A real Slurm cluster of several nodes on one machine, for the tests that source this file
-# (../shared/notes/multinode-slurm.md has the facts it rests on):
+# shellcheck shell=bash
+# A real Slurm cluster of several nodes on one machine, for the tests that source this file:
 #
 #   source multinode_slurm.sh
 #   start_multinode_slurm 4                 # sets dir, SLURM_CONF, cluster_nodes, node_addr
@@ -16,9 +16,9 @@
 # to the nodes). Names carry a random tag, so two runs never collide; the daemons, namespaces and
 # the bridge are removed on every exit (NODEHEALTH_KEEP_SLURM_DIR=1 keeps $dir), and what a run
 # killed outright left is removed by the next one. Exits 77 (skipped)
-# without the Slurm daemons, Open MPI, ip/tc/nsenter/unshare, or root.
+# without the Slurm daemons, Open MPI, ip/tc/nsenter/unshare/setpriv, or root.
 
-for tool in munged slurmctld slurmd sbatch srun scontrol sinfo ip tc nsenter unshare mpirun; do
+for tool in munged slurmctld slurmd sbatch srun scontrol sinfo ip tc nsenter unshare setpriv mpirun; do
   command -v "$tool" >/dev/null || { echo "skipped: $tool not installed"; exit 77; }
 done
 [[ "$(id -u)" == 0 ]] || { echo "skipped: network namespaces and slurmd need root"; exit 77; }

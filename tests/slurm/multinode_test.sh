@@ -7,7 +7,8 @@
 #      once its burn-in passes, it registers;
 #   2. nodehealth-allreduce.sbatch across 2 and 4 nodes through srun --mpi=pmix: the JSON names
 #      the node count, every sum is right, bus bandwidth > 0;
-#   3. pairwise.sh on the healthy cluster: no suspect;
+#   3. pairwise.sh on the healthy cluster: no suspect; slurm-drain run by an ordinary user
+#      (nobody) is refused by slurmctld;
 #   4. node2's link slowed: pairwise.sh --drain names exactly node2, and `nodehealth slurm-drain`
 #      drains it with "nodehealth: mpi_allreduce_bandwidth_low fleet";
 #   5. a node drained for another reason is never touched by slurm-drain;
@@ -53,10 +54,11 @@ burnin_gate() {  # NODE SCENARIO: prints the gate command for start_slurmd
   mkdir -p "$dir/burnin/$node/state/nodehealth" "$dir/burnin/$node/textfile"
   args="${unit_args//%S/$dir/burnin/$node/state}"
   args="${args//\/var\/lib\/prometheus\/node-exporter/$dir/burnin/$node/textfile}"
-  # shellcheck disable=SC2086  # the unit's words
-  gate=(env NODEHEALTH_FAKE_NVML="$scenario" "$nodehealth" $args --sysroot "$dir/fixture/$node"
-        --nvml-library "$fake_nvml" --config "$source_dir/tests/fixtures/empty-config.toml"
-        --skip rdma_loopback,mpi_allreduce)
+  local words
+  read -r -a words <<< "$args"  # the unit's words (no quoting in that line)
+  gate=(env "NODEHEALTH_FAKE_NVML=$scenario" "$nodehealth" "${words[@]}"
+        --sysroot "$dir/fixture/$node" --nvml-library "$fake_nvml"
+        --config "$source_dir/tests/fixtures/empty-config.toml" --skip "rdma_loopback,mpi_allreduce")
 }
 for node in "${cluster_nodes[@]}"; do
   scenario="$healthy_scenario"
@@ -132,6 +134,14 @@ pairwise healthy
 [[ $status == 0 ]] || fail "healthy pairwise: exit $status"
 grep -qx "suspects: none" <<< "$out" || fail "healthy pairwise named a suspect"
 step "pairwise on the healthy cluster: no suspect"
+# An ordinary user cannot drain: slurmctld refuses the update of a user who is not an operator.
+status=0
+drain_out="$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$nodehealth" slurm-drain \
+  --config "$dir/nodehealth.toml" node1 2>&1)" || status=$?
+[[ $status == 2 ]] || fail "slurm-drain as nobody: exit $status: $drain_out"
+[[ "$drain_out" == *"node node1: could not act: "* ]] || fail "slurm-drain as nobody: $drain_out"
+[[ "$(node_state node1)" == "idle none" ]] || fail "node1 as nobody left it: $(node_state node1)"
+step "an ordinary user cannot drain: $drain_out"
 
 # 4. node2's link at 100 Mbit/s, both directions.
 slow_node node2 100mbit

@@ -96,11 +96,14 @@ start=$SECONDS
 HUNG=n4 run 1 n1,n2,n3,n4 --pair-timeout 2
 (( SECONDS - start < 30 )) || fail "the hung pairs were not cut at 2 s"
 expect "round 1: n1 n4 failed"
+expect "  n1 n4: timed out after 2 s"
 expect "suspects: n4"
 echo "ok: a node that never answers"
 
 # 4. Every pair fails: no healthy pair, so no node can be named.
 FAILING="n1 n2 n3 n4" run 1 n1,n2,n3,n4
+expect "round 1: n1 n4 failed"
+expect "  n1 n4: srun: error: n1: task 1: Exited"
 expect "suspects: none"
 expect "undetermined: n1 n2 n3 n4"
 echo "ok: nothing to compare with"
@@ -120,6 +123,8 @@ SLOW=n3 run 1 n1,n2,n3,n4 --drain --config /etc/nodehealth/test.toml
 expect "drain: exit 0"
 DRAIN_EXIT=2 SLOW=n3 run 2 n1,n2,n3,n4 --drain
 expect "drain: exit 2"
+NODEHEALTH="$dir/no-such-nodehealth" SLOW=n3 run 2 n1,n2,n3,n4 --drain
+expect "drain: exit 127"
 rm -f "$DRAIN_LOG"
 run 0 n1,n2,n3,n4 --drain
 [[ ! -e "$DRAIN_LOG" ]] || fail "slurm-drain ran without suspects"
