@@ -61,6 +61,15 @@ class RoundMemory {
   // After each run of the probe in the agent, before the config's action overrides and the drain
   // policy: may add findings to `result`. `profile` is null in observe-only mode.
   virtual void AfterRun(const Profile* profile, double now, ProbeResult& result) = 0;
+  // The history as text, which the agent keeps in its state directory (round-memory.json) and
+  // hands to a fresh memory after a restart in the same boot, so a window of counter samples
+  // survives the restart. Counters restart at boot, so a new boot starts empty. Empty: nothing
+  // worth keeping. Keep it bounded (a few hundred kilobytes at most).
+  virtual std::string SaveHistory() const { return ""; }
+  // Takes back what SaveHistory wrote (possibly by an older version, possibly damaged): anything
+  // it does not understand is ignored and the memory starts empty. Called before the first
+  // AfterRun.
+  virtual void RestoreHistory(std::string_view /*text*/) {}
 };
 
 struct ProbeInfo {

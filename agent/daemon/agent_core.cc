@@ -54,6 +54,14 @@ AgentCore::AgentCore(DaemonEnv& env, const AgentOptions& options, ResolvedSettin
   counters_.config_reload_time = counters_.start_time;
   last_run_id_ = HighestRunId(policy_state_);
   next_round_ = Ticks(schedule_.NextRound());
+  // Before ApplySettings creates the round memories, which take these back.
+  Expected<RoundHistories> saved =
+      LoadRoundHistories(settings_.state_dir + "/" + std::string(kRoundMemoryFileName), boot_id_);
+  if (saved) {
+    saved_histories_ = std::move(*saved);
+  } else {
+    spdlog::warn("round memories start empty: {}", saved.error().message);
+  }
   ApplySettings();
 }
 
@@ -99,6 +107,11 @@ void AgentCore::ApplySettings() {
       if (auto it = round_memories_.find(name); it != round_memories_.end()) {
         memories[name] = std::move(it->second);
       } else if (std::unique_ptr<RoundMemory> fresh = p.probe->NewRoundMemory()) {
+        // What the memory saw before the agent restarted, in this boot.
+        if (auto saved = saved_histories_.find(name); saved != saved_histories_.end()) {
+          fresh->RestoreHistory(saved->second);
+          saved_histories_.erase(saved);
+        }
         memories[name] = std::move(fresh);
       }
     }
@@ -248,6 +261,9 @@ void AgentCore::RunRound(const std::vector<ScheduledProbe>& probes) {
       it->second->AfterRun(settings_.plan.profile.get(), env_.UnixNow(), result);
     }
   }
+  RoundHistories histories;
+  for (const auto& [name, memory] : round_memories_) histories[name] = memory->SaveHistory();
+  std::string round_memory_text = SerializeRoundHistories(boot_id_, histories);
   ApplyActionOverrides(settings_.plan.config.action_overrides, results);
   {
     std::lock_guard lock(results_mutex_);
@@ -266,6 +282,7 @@ void AgentCore::RunRound(const std::vector<ScheduledProbe>& probes) {
       slot.result = std::move(result);
       slot.run = ++last_run_id_;
     }
+    round_memory_text_ = std::move(round_memory_text);
     round_started_ = started;
     round_seconds_ = env_.UnixNow() - started;
     // A probe whose run was abandoned in a hung NVML call returned at its deadline; the call did
@@ -438,6 +455,13 @@ void AgentCore::WriteStateFiles(bool stopping) {
     spdlog::error("{}", saved.error().message);
   } else {
     counters_.state_error.clear();
+  }
+  if (!round_memory_text_.empty()) {
+    const std::string path = dir + "/" + std::string(kRoundMemoryFileName);
+    if (Expected<bool> saved = WriteFileAtomically(path, round_memory_text_); !saved) {
+      ++counters_.state_write_errors;
+      spdlog::error("{}", saved.error().message);
+    }
   }
   // The status file vouches for the node only while the agent runs: valid for a few rounds (and
   // the longest probe), and no longer from the moment the agent stops.

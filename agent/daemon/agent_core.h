@@ -33,6 +33,7 @@
 #include "agent/daemon/daemon_env.h"
 #include "agent/daemon/kernel_log_watch.h"
 #include "agent/daemon/nvml_xid_events.h"
+#include "agent/daemon/round_memory_file.h"
 #include "agent/daemon/round_schedule.h"
 #include "agent/engine/probe_runner.h"
 #include "agent/policy/policy_state.h"
@@ -110,6 +111,9 @@ class AgentCore {
   double round_started_ = 0;
   double round_seconds_ = 0;
   bool state_dirty_ = false;
+  // The round memories' histories as round-memory.json will hold them (round_memory_file.h),
+  // taken by the scheduler after each round; empty before the first.
+  std::string round_memory_text_;
   SteadyTime last_state_write_{};
 
   // A dirty state waits for this (steady ticks; max: nothing waits).
@@ -123,6 +127,9 @@ class AgentCore {
   ProbeRunner runner_;
   // Probe::NewRoundMemory of each scheduled probe that has one, by probe name; scheduler thread.
   std::map<std::string, std::unique_ptr<RoundMemory>> round_memories_;
+  // Histories saved by the agent that ran before this one in this boot, until a memory takes its
+  // own back; scheduler thread.
+  RoundHistories saved_histories_;
   RoundSchedule schedule_;  // scheduler thread
   SnapshotStore store_;
   KernelLogWatch watch_;

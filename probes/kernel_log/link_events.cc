@@ -1,6 +1,9 @@
 #include "probes/kernel_log/link_events.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <sstream>
 
 namespace nodehealth::ib {
 namespace {
@@ -76,6 +79,59 @@ uint64_t CounterWindow::Increase(const std::string& key) const {
   if (it == samples_.end() || it->second.size() < 2) return 0;
   const std::vector<Sample>& samples = it->second;
   return samples.back().value - samples.front().value;
+}
+
+std::optional<double> CounterWindow::OldestTime(const std::string& key) const {
+  const auto it = samples_.find(key);
+  if (it == samples_.end() || it->second.empty()) return std::nullopt;
+  return it->second.front().time;
+}
+
+std::string CounterWindow::Serialize() const {
+  std::ostringstream out;
+  out.precision(17);
+  for (const auto& [key, samples] : samples_) {
+    const std::size_t first =
+        samples.size() > kMaxSerializedSamples ? samples.size() - kMaxSerializedSamples : 0;
+    for (std::size_t i = first; i < samples.size(); ++i) {
+      out << key << ' ' << samples[i].time << ' ' << samples[i].value << '\n';
+    }
+  }
+  return out.str();
+}
+
+std::size_t CounterWindow::Restore(std::string_view text) {
+  std::size_t taken = 0;
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    const std::size_t first_space = line.find(' ');
+    const std::size_t last_space = line.rfind(' ');
+    if (first_space == std::string_view::npos || first_space == 0 || first_space == last_space) {
+      continue;
+    }
+    const std::string_view key = line.substr(0, first_space);
+    const std::string_view time_text = line.substr(first_space + 1, last_space - first_space - 1);
+    const std::string_view value_text = line.substr(last_space + 1);
+    double time = 0;
+    uint64_t value = 0;
+    const auto time_parsed =
+        std::from_chars(time_text.data(), time_text.data() + time_text.size(), time);
+    const auto value_parsed =
+        std::from_chars(value_text.data(), value_text.data() + value_text.size(), value);
+    if (time_parsed.ec != std::errc() || time_parsed.ptr != time_text.data() + time_text.size() ||
+        value_parsed.ec != std::errc() ||
+        value_parsed.ptr != value_text.data() + value_text.size() || !std::isfinite(time)) {
+      continue;
+    }
+    std::vector<Sample>& samples = samples_[std::string(key)];
+    if (!samples.empty() && time < samples.back().time) continue;
+    if (samples.size() >= kMaxSerializedSamples) samples.erase(samples.begin());
+    Add(std::string(key), time, value);
+    ++taken;
+  }
+  return taken;
 }
 
 }  // namespace nodehealth::ib

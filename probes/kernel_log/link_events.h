@@ -40,6 +40,17 @@ class CounterWindow {
   // Growth of the counter of `key` between the oldest sample inside the window ending at the
   // latest sample and that latest sample. 0 with fewer than two samples.
   uint64_t Increase(const std::string& key) const;
+  // Time of the oldest sample kept for `key` (the start of what Increase covers); nullopt without
+  // samples.
+  std::optional<double> OldestTime(const std::string& key) const;
+
+  // The samples as text, one "key time value" line each (keys hold no whitespace), at most
+  // kMaxSerializedSamples per key, newest kept.
+  std::string Serialize() const;
+  // Adds the samples of Serialize's text; malformed lines, keys with whitespace and samples out of
+  // time order are skipped. Returns how many samples were taken.
+  std::size_t Restore(std::string_view text);
+  static constexpr std::size_t kMaxSerializedSamples = 512;
 
  private:
   struct Sample {

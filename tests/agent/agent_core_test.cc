@@ -61,6 +61,40 @@ class ScriptedProbe final : public Probe {
   std::string error_;
 };
 
+// A memory that counts the rounds it saw, across restarts: its history is the count.
+class CountingMemory final : public RoundMemory {
+ public:
+  void AfterRun(const Profile*, double, ProbeResult&) override { ++rounds_; }
+  std::string SaveHistory() const override { return "rounds " + std::to_string(rounds_); }
+  void RestoreHistory(std::string_view text) override {
+    if (text.starts_with("rounds ")) rounds_ = std::stoi(std::string(text.substr(7)));
+  }
+
+ private:
+  int rounds_ = 0;
+};
+
+class RememberingProbe final : public Probe {
+ public:
+  RememberingProbe() {
+    info_.name = "ib_ports";
+    info_.kind = ProbeKind::kPassive;
+    info_.timeout = 2s;
+  }
+  const ProbeInfo& info() const override { return info_; }
+  ProbeResult Run(const ProbeContext&) const override {
+    ProbeResult result;
+    FinalizeVerdict(result);
+    return result;
+  }
+  std::unique_ptr<RoundMemory> NewRoundMemory() const override {
+    return std::make_unique<CountingMemory>();
+  }
+
+ private:
+  ProbeInfo info_;
+};
+
 nlohmann::json ReadJson(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -306,6 +340,81 @@ TEST_F(AgentCoreTest, DrainDecisionsAndProbeErrorsAreWarningsInTheJournal) {
                        "<4>warning: drain decision: no drain",
                    }))
       << log.str();
+}
+
+TEST_F(AgentCoreTest, RoundMemoriesSurviveARestartInTheSameBootOnly) {
+  RememberingProbe remembering;
+  ResolvedSettings settings = Settings();
+  settings.plan.passive = {{&remembering, 2s}};
+  const std::string file = state_dir() + "/round-memory.json";
+  {
+    std::unique_ptr<AgentCore> core = Start(settings);
+    core->Step();
+    env_.Advance(70s);
+    core->Step();
+    core->Stop();
+  }
+  nlohmann::json saved = ReadJson(file);
+  EXPECT_EQ(saved["schema"], "nodehealth-round-memory/1");
+  EXPECT_EQ(saved["boot_id"], "11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(saved["probes"]["ib_ports"], "rounds 2");
+
+  {  // A restart in the same boot goes on counting.
+    std::unique_ptr<AgentCore> core = Start(settings);
+    core->Step();
+    core->Stop();
+  }
+  EXPECT_EQ(ReadJson(file)["probes"]["ib_ports"], "rounds 3");
+
+  // Saved in another boot: the counters behind it restarted, so the memory starts empty.
+  saved["boot_id"] = "99999999-2222-3333-4444-555555555555";
+  saved["probes"]["ib_ports"] = "rounds 40";
+  {
+    std::ofstream out(file);
+    out << saved.dump();
+  }
+  {
+    std::unique_ptr<AgentCore> core = Start(settings);
+    core->Step();
+    core->Stop();
+  }
+  EXPECT_EQ(ReadJson(file)["probes"]["ib_ports"], "rounds 1");
+
+  // A damaged file: the memory starts empty and the file is written again.
+  {
+    std::ofstream out(file);
+    out << "{\"schema\": \"nodehealth-round-memory/1\", \"boot_id\": 7";
+  }
+  {
+    std::unique_ptr<AgentCore> core = Start(settings);
+    core->Step();
+    core->Stop();
+  }
+  EXPECT_EQ(ReadJson(file)["probes"]["ib_ports"], "rounds 1");
+}
+
+TEST(RoundHistoriesTest, ParsesItsOwnTextAndRejectsWhatIsNotIt) {
+  const std::string text =
+      SerializeRoundHistories("boot-a", {{"ib_ports", "mlx5_0/1 10 3\n"}, {"gpu_health", ""}});
+  EXPECT_EQ(text,
+            "{\"schema\":\"nodehealth-round-memory/1\",\"boot_id\":\"boot-a\",\"probes\":{"
+            "\"ib_ports\":\"mlx5_0/1 10 3\\n\"}}\n");
+  Expected<RoundHistories> same_boot = ParseRoundHistories(text, "boot-a");
+  ASSERT_TRUE(same_boot) << same_boot.error().message;
+  EXPECT_EQ(*same_boot, (RoundHistories{{"ib_ports", "mlx5_0/1 10 3\n"}}));
+  Expected<RoundHistories> other_boot = ParseRoundHistories(text, "boot-b");
+  ASSERT_TRUE(other_boot);
+  EXPECT_TRUE(other_boot->empty());
+
+  EXPECT_EQ(ParseRoundHistories("[]", "b").error().message, "not a JSON object");
+  EXPECT_EQ(ParseRoundHistories(R"({"schema":"x","boot_id":"b","probes":{}})", "b").error().message,
+            "schema is not \"nodehealth-round-memory/1\"");
+  EXPECT_EQ(ParseRoundHistories(
+                R"({"schema":"nodehealth-round-memory/1","boot_id":"b","probes":{"a":1}})", "b")
+                .error()
+                .message,
+            "probes.a is not a string");
+  EXPECT_FALSE(ParseRoundHistories(std::string(100000, '['), "b"));
 }
 
 }  // namespace

@@ -160,5 +160,42 @@ TEST(LinkEventsTest, CounterWindowCountsGrowthInsideTheWindowAndSurvivesResets) 
   EXPECT_EQ(window.Increase("hca/mlx5_9/1"), 0u);
 }
 
+TEST(LinkEventsTest, CounterWindowTextRestoresTheSameWindowAndSkipsDamage) {
+  CounterWindow window(3600);
+  window.Add("hca/mlx5_0/1", 1.8e9, 5);
+  window.Add("hca/mlx5_0/1", 1.8e9 + 60.5, 9);
+  window.Add("gpu/0000:1b:00.0", 1.8e9 + 61, 120);
+  const std::string text = window.Serialize();
+  EXPECT_EQ(text,
+            "gpu/0000:1b:00.0 1800000061 120\n"
+            "hca/mlx5_0/1 1800000000 5\n"
+            "hca/mlx5_0/1 1800000060.5 9\n");
+
+  CounterWindow restored(3600);
+  EXPECT_EQ(restored.Restore(text), 3u);
+  EXPECT_EQ(restored.Increase("hca/mlx5_0/1"), 4u);
+  EXPECT_EQ(restored.OldestTime("hca/mlx5_0/1"), 1.8e9);
+  restored.Add("hca/mlx5_0/1", 1.8e9 + 120, 10);
+  EXPECT_EQ(restored.Increase("hca/mlx5_0/1"), 5u);
+  EXPECT_EQ(restored.OldestTime("hca/nowhere"), std::nullopt);
+
+  // Lines that are not "key time value", values that are not numbers, and time going backwards
+  // are skipped; the rest is taken.
+  CounterWindow damaged(3600);
+  EXPECT_EQ(damaged.Restore("a 10 1\nno-number x 2\na 5 3\nb 1e400 4\n only\na 20 7\nc 1 -2\n"
+                            "d nan 1\n"),
+            2u);
+  EXPECT_EQ(damaged.Increase("a"), 6u);
+  EXPECT_EQ(damaged.Increase("b"), 0u);
+
+  // At most kMaxSerializedSamples per key, the newest kept.
+  CounterWindow dense(1e9);
+  for (int i = 0; i < 600; ++i) dense.Add("k", i, i);
+  CounterWindow from_dense(1e9);
+  EXPECT_EQ(from_dense.Restore(dense.Serialize()), CounterWindow::kMaxSerializedSamples);
+  EXPECT_EQ(from_dense.OldestTime("k"), 600.0 - CounterWindow::kMaxSerializedSamples);
+  EXPECT_EQ(from_dense.Increase("k"), CounterWindow::kMaxSerializedSamples - 1);
+}
+
 }  // namespace
 }  // namespace nodehealth::ib
