@@ -11,6 +11,7 @@
 #include "probes/ib_ports/ib_ports_probe.h"
 #include "probes/mpi_allreduce/mpi_allreduce_probe.h"
 #include "probes/nccl_allreduce/nccl_allreduce_probe.h"
+#include "probes/pcie_health/pcie_health_probe.h"
 #include "probes/rdma_loopback/rdma_loopback_probe.h"
 #include "probes/sku_inventory/sku_inventory_probe.h"
 #include "probes/topology/topology_discovery.h"
@@ -40,6 +41,7 @@ const std::vector<std::unique_ptr<Probe>>& AllProbes() {
     probes.push_back(std::make_unique<GpuXidProbe>());
     probes.push_back(std::make_unique<IbPortsProbe>());
     probes.push_back(std::make_unique<TopologyProbe>());
+    probes.push_back(std::make_unique<PcieHealthProbe>());
     probes.push_back(std::make_unique<SkuInventoryProbe>());
     probes.push_back(std::make_unique<GpuBandwidthProbe>());
     probes.push_back(std::make_unique<NcclAllreduceProbe>());

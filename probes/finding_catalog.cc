@@ -211,6 +211,50 @@ constexpr std::array kCatalog = {
                  "Reboot; if the drive is still missing, reseat or replace it (bare metal) or "
                  "redeploy the VM.",
                  /*reports_event=*/false, DrainPersistence::kOneRun, kNone, FindingCategory::kNode},
+    // Grey failures: links that keep working while they log errors or retrain.
+    CatalogEntry{"pcie_aer_uncorrectable", kFail, kDrain,
+                 "a PCIe device or a bridge above it counted uncorrectable (fatal or non-fatal) "
+                 "AER errors in this boot",
+                 "Drain and reboot; if errors return, reseat or replace the device, riser or "
+                 "cable named in the evidence.",
+                 /*reports_event=*/false, DrainPersistence::kSticky, kNone, FindingCategory::kNode},
+    CatalogEntry{"pcie_aer_correctable", kWarn, kMonitor,
+                 "a PCIe device or a bridge above it logged corrected AER errors faster than the "
+                 "profile allows inside its window",
+                 "Watch the rate; if it keeps growing, reseat the device or riser at the next "
+                 "maintenance window.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kNode},
+    CatalogEntry{"pcie_link_retrained", kWarn, kMonitor,
+                 "a PCIe link changed its speed or width between rounds, or the kernel logged it "
+                 "going down and up, more often than the profile allows inside its window",
+                 "Reseat the device or riser; a link that retrains under load will fail a job.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kNode},
+    CatalogEntry{"gpu_pcie_replay_rate", kWarn, kMonitor,
+                 "a GPU's PCIe replay counter grew faster than the profile allows (DCGM warns "
+                 "above 8 replays a minute)",
+                 "Reseat the GPU or riser at the next maintenance window; replace it if the rate "
+                 "stays high.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kGpu},
+    CatalogEntry{"gpu_nvlink_errors", kFail, kDrain,
+                 "NVLink replay, recovery or CRC error counters grew inside the window (DCGM fails "
+                 "on any replay or recovery, and on 100 CRC errors a second)",
+                 "Drain and reset the GPU or reboot; replace the GPU or baseboard if the errors "
+                 "return.",
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kGpu},
+    CatalogEntry{"gpu_power_capped", kWarn, kMonitor,
+                 "a GPU's enforced power limit is below its default limit: it runs slow without "
+                 "failing",
+                 "Find who set the limit (nvidia-smi -q -d POWER: an out-of-band or software "
+                 "cap) and restore the default.",
+                 /*reports_event=*/false, DrainPersistence::kOneRun, kNone, FindingCategory::kGpu},
+    CatalogEntry{"source_disagreement", kFail, kDrain,
+                 "PCI, NVML, /dev, the kernel log or the topology see different sets of GPUs or "
+                 "HCAs",
+                 "Reboot; if the sources still disagree, reseat or replace the device the "
+                 "evidence names.",
+                 // Noisy: the sources may disagree for a moment while a GPU resets or the driver
+                 // loads; a disagreement that lasts drains.
+                 /*reports_event=*/false, DrainPersistence::kNoisy, kNone, FindingCategory::kNode},
 };
 
 }  // namespace

@@ -100,6 +100,13 @@ inline constexpr std::string_view kNcclAllreduceBandwidthLow = "nccl_allreduce_b
 inline constexpr std::string_view kNodeMemoryMismatch = "node_memory_mismatch";
 inline constexpr std::string_view kCpuCountMismatch = "cpu_count_mismatch";
 inline constexpr std::string_view kNvmeMissing = "nvme_missing";
+inline constexpr std::string_view kPcieAerUncorrectable = "pcie_aer_uncorrectable";
+inline constexpr std::string_view kPcieAerCorrectable = "pcie_aer_correctable";
+inline constexpr std::string_view kPcieLinkRetrained = "pcie_link_retrained";
+inline constexpr std::string_view kGpuPcieReplayRate = "gpu_pcie_replay_rate";
+inline constexpr std::string_view kGpuNvlinkErrors = "gpu_nvlink_errors";
+inline constexpr std::string_view kGpuPowerCapped = "gpu_power_capped";
+inline constexpr std::string_view kSourceDisagreement = "source_disagreement";
 }  // namespace codes
 
 }  // namespace nodehealth

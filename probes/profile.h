@@ -41,6 +41,16 @@ struct GpuExpectations {
   std::optional<bool> fabric_manager;  // NVSwitch system: Fabric Manager must run, same version
   std::optional<int64_t> ecc_uncorrectable_max;  // volatile uncorrectable errors allowed (0)
   std::optional<int> temperature_max_celsius;    // warn above this even below slowdown
+  // gpu_power_capped: the enforced power limit below default x this ratio (1.0: any cap).
+  double power_limit_min_ratio = 1.0;
+  // gpu_pcie_replay_rate (agent): more PCIe replays than this per window (DCGM: 8 per minute).
+  int64_t pcie_replay_max = 8;
+  double pcie_replay_window_seconds = 60;
+  // gpu_nvlink_errors (agent): NVLink replay/recovery growth above this inside the window (DCGM
+  // fails on any); CRC errors at this many per second or more between two rounds (DCGM: 100).
+  int64_t nvlink_error_max = 0;
+  double nvlink_error_window_seconds = 3600;
+  double nvlink_crc_per_second_max = 100;
 };
 
 struct InfinibandExpectations {
@@ -56,6 +66,25 @@ struct InfinibandExpectations {
   // six hours (check_ib_link_flapping's default interval).
   double link_flap_window_seconds = 6 * 3600;
   int link_flap_down_events = 2;
+};
+
+// PCIe health (pcie_health): AER counters of GPUs, NVSwitches, HCAs, NVMe and the bridges above
+// them, and link retraining.
+struct PcieExpectations {
+  // The window over which corrected AER errors and link retrains are counted.
+  double aer_window_seconds = 3600;
+  // pcie_aer_correctable: growth of TOTAL_ERR_COR of one device inside the window above this.
+  // Neither DCGM nor the peer tools set an AER threshold, so this is nodehealth's own choice, to
+  // tune per fleet: corrected errors are retried by the link layer and cost little alone, and a
+  // healthy link may log a few after a reset or hot plug, so a handful an hour is noise; more than
+  // 100 an hour (over one a minute, sustained) is a link that keeps retrying: a marginal lane,
+  // riser or cable. For scale, DCGM's only PCIe rate limit is 8 replays a minute (480 an hour);
+  // the bar sits below that because one ERR_COR message may stand for several errors (the ABI).
+  int64_t aer_correctable_max = 100;
+  // pcie_link_retrained: speed or width changes (and pciehp Link Down lines) of one device inside
+  // the window above this. A healthy link retrains only at boot, reset or hot plug, none of which
+  // happen to a node in service, so the first retrain is reported (warn, monitor).
+  int link_retrain_max = 0;
 };
 
 // The active RDMA loopback test (rdma_loopback).
@@ -147,6 +176,7 @@ struct Profile {
   ProfileMatch match;
   GpuExpectations gpu;
   InfinibandExpectations infiniband;
+  PcieExpectations pcie;
   RdmaLoopbackExpectations rdma_loopback;
   MpiAllreduceExpectations mpi_allreduce;
   GpuBandwidthExpectations gpu_bandwidth;

@@ -64,6 +64,20 @@ void ReadGpu(const StrictTomlReader& r, const toml::table& table, GpuExpectation
            [&](auto& n, auto& k) { gpu.ecc_uncorrectable_max = r.Integer(n, k, 0, 1 << 30); }},
           {"temperature_max_celsius",
            [&](auto& n, auto& k) { gpu.temperature_max_celsius = small(n, k, 20, 130); }},
+          {"power_limit_min_ratio",
+           [&](auto& n, auto& k) { gpu.power_limit_min_ratio = r.Number(n, k, 0, 1); }},
+          {"pcie_replay_max",
+           [&](auto& n, auto& k) { gpu.pcie_replay_max = r.Integer(n, k, 0, 1000000000); }},
+          {"pcie_replay_window_seconds",
+           [&](auto& n, auto& k) { gpu.pcie_replay_window_seconds = r.Number(n, k, 1, 86400); }},
+          {"nvlink_error_max",
+           [&](auto& n, auto& k) { gpu.nvlink_error_max = r.Integer(n, k, 0, 1000000000); }},
+          {"nvlink_error_window_seconds",
+           [&](auto& n, auto& k) {
+             gpu.nvlink_error_window_seconds = r.Number(n, k, 1, 30 * 86400);
+           }},
+          {"nvlink_crc_per_second_max",
+           [&](auto& n, auto& k) { gpu.nvlink_crc_per_second_max = r.Number(n, k, 0.001, 1e9); }},
       });
 }
 
@@ -104,6 +118,20 @@ void ReadInfiniband(const StrictTomlReader& r, const toml::table& table,
              }
            }},
       });
+}
+
+void ReadPcie(const StrictTomlReader& r, const toml::table& table, PcieExpectations& pcie) {
+  r.Walk(table, "pcie",
+         {
+             {"aer_window_seconds",
+              [&](auto& n, auto& k) { pcie.aer_window_seconds = r.Number(n, k, 1, 30 * 86400); }},
+             {"aer_correctable_max",
+              [&](auto& n, auto& k) { pcie.aer_correctable_max = r.Integer(n, k, 0, 1000000000); }},
+             {"link_retrain_max",
+              [&](auto& n, auto& k) {
+                pcie.link_retrain_max = static_cast<int>(r.Integer(n, k, 0, 1000000));
+              }},
+         });
 }
 
 void ReadRdmaLoopback(const StrictTomlReader& r, const toml::table& table,
@@ -226,6 +254,7 @@ Profile ReadProfile(const toml::table& root, const StrictTomlReader& r) {
           {"match", [&](auto& n, auto& k) { ReadMatch(r, r.Table(n, k), p.match); }},
           {"gpu", [&](auto& n, auto& k) { ReadGpu(r, r.Table(n, k), p.gpu); }},
           {"infiniband", [&](auto& n, auto& k) { ReadInfiniband(r, r.Table(n, k), p.infiniband); }},
+          {"pcie", [&](auto& n, auto& k) { ReadPcie(r, r.Table(n, k), p.pcie); }},
           {"rdma_loopback",
            [&](auto& n, auto& k) { ReadRdmaLoopback(r, r.Table(n, k), p.rdma_loopback); }},
           {"mpi_allreduce",

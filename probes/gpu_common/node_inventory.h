@@ -15,6 +15,14 @@
 
 namespace nodehealth {
 
+// A GPU the nvidia kernel driver registered: a directory /proc/driver/nvidia/gpus/<bus id>/ whose
+// `information` file has a line "Device Minor: \t <N>" (open-gpu-kernel-modules,
+// kernel-open/nvidia/nv-procfs.c, nv_procfs_read_gpu_info).
+struct DriverGpu {
+  std::string bus_id;
+  std::optional<unsigned> minor;  // nullopt when `information` is unreadable or has no minor
+};
+
 struct NodeInventory {
   // NVIDIA PCI functions (GPUs, NVSwitches, audio), or why /sys/bus/pci could not be read.
   Expected<platform::PciScan> nvidia_pci = MakeError("not scanned");
@@ -22,6 +30,9 @@ struct NodeInventory {
   bool nvidia_module_loaded = false;
   // Minor numbers of /dev/nvidia<N> nodes; nullopt when /dev could not be listed.
   std::optional<std::vector<unsigned>> dev_minors;
+  // GPUs in /proc/driver/nvidia/gpus, sorted by bus id; nullopt when that directory cannot be
+  // listed (driver not loaded, some VMs and containers).
+  std::optional<std::vector<DriverGpu>> driver_gpus;
 
   // NVIDIA display controllers (GPUs) on PCI, sorted by bus id. Empty when the scan failed.
   std::vector<platform::PciDevice> PciGpus() const;

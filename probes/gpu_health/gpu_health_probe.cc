@@ -4,6 +4,7 @@
 
 #include "probes/entity.h"
 #include "probes/finding_catalog.h"
+#include "probes/gpu_health/gpu_link_counters.h"
 
 namespace nodehealth {
 namespace {
@@ -41,6 +42,8 @@ class GpuJudge {
     CheckThermal();
     CheckRecoveryAction();
     CheckFabric();
+    CheckCounters();
+    CheckPower();
   }
 
  private:
@@ -72,6 +75,10 @@ class GpuJudge {
     f("nvmlDeviceGetTemperature", s_.temperature.r);
     f("nvmlDeviceGetCurrentClocksEventReasons", s_.clock_event_reasons.r);
     for (nvml::Return r : s_.nvlink_returns) f("nvmlDeviceGetNvLinkState", r);
+    f("nvmlDeviceGetPcieReplayCounter", s_.pcie_replays.r);
+    f("nvmlDeviceGetEnforcedPowerLimit", s_.power_enforced_mw.r);
+    f("nvmlDeviceGetPowerManagementDefaultLimit", s_.power_default_mw.r);
+    for (const auto& [call, r] : s_.counter_errors) f(call, r);
   }
 
   bool CheckLost() {
@@ -389,11 +396,167 @@ class GpuJudge {
         {{Nvml("nvmlDeviceGetGpuFabricInfo"), observed, "completed, NVML_SUCCESS"}});
   }
 
+  void CheckCounters() {
+    if (Usable(s_.pcie_replays)) Measure("gpu_pcie_replays_total", s_.pcie_replays.value);
+    for (const NvlinkErrorCount& e : s_.nvlink_errors) {
+      Measure("gpu_nvlink_errors_total", static_cast<double>(e.value),
+              {{"link", std::to_string(e.link)}, {"kind", e.kind}});
+    }
+  }
+
+  void CheckPower() {
+    if (Usable(s_.power_enforced_mw))
+      Measure("gpu_power_limit_watts", s_.power_enforced_mw.value / 1000.0, {{"kind", "enforced"}});
+    if (Usable(s_.power_requested_mw)) {
+      Measure("gpu_power_limit_watts", s_.power_requested_mw.value / 1000.0,
+              {{"kind", "requested"}});
+    }
+    if (Usable(s_.power_default_mw))
+      Measure("gpu_power_limit_watts", s_.power_default_mw.value / 1000.0, {{"kind", "default"}});
+    if (Usable(s_.power_constraints)) {
+      Measure("gpu_power_limit_watts", s_.power_constraints.value.min_mw / 1000.0,
+              {{"kind", "min"}});
+      Measure("gpu_power_limit_watts", s_.power_constraints.value.max_mw / 1000.0,
+              {{"kind", "max"}});
+    }
+    if (!Usable(s_.power_enforced_mw) || !Usable(s_.power_default_mw)) return;
+    const double ratio =
+        gpu_ ? gpu_->power_limit_min_ratio : GpuExpectations{}.power_limit_min_ratio;
+    const unsigned enforced = s_.power_enforced_mw.value;
+    const unsigned def = s_.power_default_mw.value;
+    const double floor_mw = static_cast<double>(def) * ratio;
+    if (static_cast<double>(enforced) >= floor_mw) return;
+    std::string observed = FormatWatts(enforced) + " (default " + FormatWatts(def);
+    if (Usable(s_.power_constraints)) {
+      observed += ", min " + FormatWatts(s_.power_constraints.value.min_mw) + ", max " +
+                  FormatWatts(s_.power_constraints.value.max_mw);
+    }
+    if (Usable(s_.power_requested_mw))
+      observed += ", requested " + FormatWatts(s_.power_requested_mw.value);
+    observed += ")";
+    std::string expected = ">= " + FormatWatts(static_cast<unsigned>(floor_mw + 0.5));
+    if (ratio != 1.0) expected += " (" + FormatRatio(ratio) + " x default)";
+    Add(codes::kGpuPowerCapped,
+        "GPU " + s_.bus_id + " is capped at " + FormatWatts(enforced) +
+            ", below its default power limit " + FormatWatts(def),
+        {{Nvml("nvmlDeviceGetEnforcedPowerLimit"), observed, expected}});
+  }
+
+  static std::string FormatWatts(unsigned mw) {
+    char buffer[32];
+    if (mw % 1000 == 0) {
+      std::snprintf(buffer, sizeof buffer, "%u W", mw / 1000);
+    } else {
+      std::snprintf(buffer, sizeof buffer, "%.3f W", mw / 1000.0);
+    }
+    return buffer;
+  }
+
+  static std::string FormatRatio(double ratio) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%g", ratio);
+    return buffer;
+  }
+
   const GpuHealthSample& s_;
   const GpuExpectations* gpu_;
   std::string entity_;
   ProbeResult& result_;
 };
+
+// A field value as an unsigned 64-bit number, by its value type.
+uint64_t FieldNumber(const nvml::FieldValue& f) {
+  switch (f.value_type) {
+    case nvml::kValueTypeUnsignedLongLong:
+      return f.value.ull;
+    case nvml::kValueTypeSignedLongLong:
+      return f.value.sll < 0 ? 0 : static_cast<uint64_t>(f.value.sll);
+    case nvml::kValueTypeUnsignedLong:
+      return f.value.ul;
+    case nvml::kValueTypeSignedInt:
+      return f.value.si < 0 ? 0 : static_cast<uint64_t>(f.value.si);
+    case nvml::kValueTypeUnsignedShort:
+      return f.value.us;
+    default:
+      return f.value.ui;
+  }
+}
+
+// PCIe replays, power limits and NVLink error counters. "Not supported" (or a driver without the
+// function) is no data; other errors are kept for CheckErrors.
+void SampleCounters(platform::NvmlLibrary& lib, nvml::Device d, GpuHealthSample& s) {
+  s.pcie_replays.r = lib.DeviceGetPcieReplayCounter(d, &s.pcie_replays.value);
+  if (Unsupported(s.pcie_replays.r)) {
+    std::vector<nvml::FieldValue> fields(1);
+    fields[0] = {};
+    fields[0].field_id = nvml::kFieldPcieReplayCounter;
+    const nvml::Return fr = lib.DeviceGetFieldValues(d, &fields);
+    if (fr == nvml::kSuccess && fields[0].nvml_return == nvml::kSuccess) {
+      s.pcie_replays = {nvml::kSuccess, static_cast<unsigned>(FieldNumber(fields[0]))};
+    }
+  }
+  s.power_enforced_mw.r = lib.DeviceGetEnforcedPowerLimit(d, &s.power_enforced_mw.value);
+  s.power_requested_mw.r = lib.DeviceGetPowerManagementLimit(d, &s.power_requested_mw.value);
+  s.power_default_mw.r = lib.DeviceGetPowerManagementDefaultLimit(d, &s.power_default_mw.value);
+  s.power_constraints.r = lib.DeviceGetPowerManagementLimitConstraints(
+      d, &s.power_constraints.value.min_mw, &s.power_constraints.value.max_mw);
+  for (const auto& [call, r] :
+       {std::pair<const char*, nvml::Return>{"nvmlDeviceGetPowerManagementLimit",
+                                             s.power_requested_mw.r},
+        {"nvmlDeviceGetPowerManagementLimitConstraints", s.power_constraints.r}}) {
+    if (r != nvml::kSuccess && !Unsupported(r)) s.counter_errors.emplace_back(call, r);
+  }
+
+  // NVLink error counters of the links that are present (their state answered).
+  std::vector<unsigned> links;
+  for (std::size_t i = 0; i < s.nvlink_returns.size(); ++i) {
+    if (s.nvlink_returns[i] == nvml::kSuccess) links.push_back(static_cast<unsigned>(i));
+  }
+  if (links.empty()) return;
+  static constexpr std::pair<nvml::NvLinkErrorCounter, const char*> kKinds[] = {
+      {nvml::kNvlinkErrorDlReplay, "replay"},
+      {nvml::kNvlinkErrorDlRecovery, "recovery"},
+      {nvml::kNvlinkErrorDlCrcFlit, "crc_flit"},
+      {nvml::kNvlinkErrorDlCrcData, "crc_data"},
+  };
+  bool legacy_answers = false;
+  for (unsigned link : links) {
+    for (const auto& [counter, kind] : kKinds) {
+      uint64_t value = 0;
+      const nvml::Return r = lib.DeviceGetNvLinkErrorCounter(d, link, counter, &value);
+      if (r == nvml::kSuccess) {
+        s.nvlink_errors.push_back({link, kind, value});
+        legacy_answers = true;
+      } else if (!Unsupported(r)) {
+        s.counter_errors.emplace_back("nvmlDeviceGetNvLinkErrorCounter", r);
+        legacy_answers = true;
+      }
+    }
+    // The first link tells whether this driver answers the call at all (pynvml's tests expect
+    // NOT_SUPPORTED from drivers after 450 on some GPUs): then ask the field-values API.
+    if (!legacy_answers) break;
+  }
+  if (legacy_answers) return;
+  static constexpr std::pair<unsigned, const char*> kFields[] = {
+      {nvml::kFieldNvlinkErrorDlReplay, "replay"},
+      {nvml::kFieldNvlinkErrorDlRecovery, "recovery"},
+      {nvml::kFieldNvlinkErrorDlCrc, "crc"},
+  };
+  std::vector<nvml::FieldValue> fields;
+  for (unsigned link : links) {
+    for (const auto& [id, kind] : kFields) {
+      nvml::FieldValue f = {};
+      f.field_id = id;
+      f.scope_id = link;
+      fields.push_back(f);
+    }
+  }
+  if (lib.DeviceGetFieldValues(d, &fields) != nvml::kSuccess) return;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].nvml_return != nvml::kSuccess) continue;  // per field: no data
+    s.nvlink_errors.push_back({fields[i].scope_id, kFields[i % 3].second, FieldNumber(fields[i])});
+  }
+}
 
 }  // namespace
 
@@ -469,6 +632,7 @@ GpuHealthSample SampleGpuHealth(platform::NvmlLibrary& lib, const NvmlGpu& gpu) 
     }
   }
   s.fabric.r = lib.DeviceGetGpuFabricState(d, &s.fabric.value.state, &s.fabric.value.status);
+  SampleCounters(lib, d, s);
   return s;
 }
 
@@ -516,11 +680,13 @@ const ProbeInfo& GpuHealthProbe::info() const {
           "ECC, row remapping, PCIe link, NVLinks, temperature, clock events, recovery "
           "action and fabric state of each GPU",
       .reads = {"NVML: ECC, remapped rows, retired pages, PCIe, NVLink, temperature, clock "
-                "events, field values, fabric info"},
+                "events, field values, fabric info, PCIe replay and NVLink error counters, power "
+                "limits"},
       .codes = {codes::kGpuEccUncorrectable, codes::kGpuRowRemapPending, codes::kGpuRowRemapFailure,
                 codes::kGpuRetiredPagesPending, codes::kGpuRetiredPagesLimit,
                 codes::kGpuPcieLinkDegraded, codes::kGpuNvlinkDown, codes::kGpuTemperatureHigh,
                 codes::kGpuClockSlowdown, codes::kGpuRecoveryAction, codes::kGpuFabricNotReady,
+                codes::kGpuPowerCapped, codes::kGpuPcieReplayRate, codes::kGpuNvlinkErrors,
                 codes::kGpuLost, codes::kProbeTimeout, codes::kProbeError},
       .timeout = std::chrono::seconds(10),
       .measurements =
@@ -572,10 +738,27 @@ const ProbeInfo& GpuHealthProbe::info() const {
                   "the GPU's NVLink fabric registration state (nvmlGpuFabricState_t): 0 "
                   "not_supported, 1 not_started, 2 in_progress, 3 completed",
                   {"gpu"}),
+              CounterMeasurement("gpu_pcie_replays_total", "",
+                                 "PCIe replays of the GPU's link since the GPU's last reset "
+                                 "(nvmlDeviceGetPcieReplayCounter)",
+                                 {"gpu"}),
+              CounterMeasurement("gpu_nvlink_errors_total", "",
+                                 "NVLink data-link errors per link since the GPU's last reset, "
+                                 "by kind (replay, recovery, crc_flit, crc_data; crc where only "
+                                 "the field-values API answers)",
+                                 {"gpu", "kind", "link"}),
+              GaugeMeasurement("gpu_power_limit_watts", "watts",
+                               "GPU power limits: enforced (in force now), requested, default "
+                               "(what the GPU boots with), min and max settable",
+                               {"gpu", "kind"}),
           },
       .subject = ProbeSubject::kGpu,
   };
   return kInfo;
+}
+
+std::unique_ptr<RoundMemory> GpuHealthProbe::NewRoundMemory() const {
+  return std::make_unique<GpuCounterMemory>();
 }
 
 ProbeResult GpuHealthProbe::Run(const ProbeContext& context) const {

@@ -19,18 +19,28 @@
 //   * the driver's recovery action (NVML field 230, or NVML_ERROR_RESET_REQUIRED):
 //     gpu_recovery_action with the action it names;
 //   * NVSwitch systems: fabric registration not completed: gpu_fabric_not_ready;
+//   * power: the enforced limit below the default limit times gpu.power_limit_min_ratio (1.0):
+//     gpu_power_capped;
 //   * NVML_ERROR_GPU_IS_LOST on any call: gpu_lost.
-// Reads:   NVML only (about 30 calls per GPU, 18 of them NVLink states).
+// In the agent (GpuCounterMemory, gpu_link_counters.h), across rounds: PCIe replays growing
+// faster than gpu.pcie_replay_max per gpu.pcie_replay_window_seconds: gpu_pcie_replay_rate;
+// NVLink replay/recovery errors growing by more than gpu.nvlink_error_max inside
+// gpu.nvlink_error_window_seconds, or CRC errors at gpu.nvlink_crc_per_second_max per second or
+// more between two rounds: gpu_nvlink_errors.
+// Reads:   NVML only (about 35 calls per GPU, 18 of them NVLink states, plus 4 error counters per
+//          present NVLink).
 // Findings: the codes above, probe_timeout, probe_error (an NVML error other than "not
 //          supported" on a GPU).
 // Measurements: per GPU (label gpu = PCI bus id): ECC counters, remapped rows, retired pages,
 //          PCIe generation and width, NVLinks, temperatures, clock events, performance state,
-//          recovery action, fabric state.
+//          recovery action, fabric state, PCIe replays, NVLink error counters, power limits.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "probes/gpu_common/gpu_inventory.h"
@@ -51,6 +61,20 @@ struct RemappedRows {
   unsigned uncorrectable = 0;
   bool pending = false;
   bool failure = false;
+};
+
+struct PowerConstraints {
+  unsigned min_mw = 0;
+  unsigned max_mw = 0;
+};
+
+// One NVLink error counter of one link: kind "replay", "recovery", "crc_flit", "crc_data"
+// (nvmlDeviceGetNvLinkErrorCounter) or "crc" (field NVML_FI_DEV_NVLINK_ERROR_DL_CRC, where the
+// driver answers only the field-values API).
+struct NvlinkErrorCount {
+  unsigned link = 0;
+  std::string kind;
+  uint64_t value = 0;
 };
 
 struct FabricState {
@@ -83,6 +107,19 @@ struct GpuHealthSample {
   NvmlField<uint64_t> clock_event_reasons;
   NvmlField<unsigned> recovery_action;
   NvmlField<FabricState> fabric;
+  // PCIe replays since the GPU's reset (nvmlDeviceGetPcieReplayCounter, or field
+  // NVML_FI_DEV_PCIE_REPLAY_COUNTER where the call is not supported).
+  NvmlField<unsigned> pcie_replays;
+  // Power limits in mW: enforced (what holds now, out-of-band limits included), requested
+  // (nvmlDeviceGetPowerManagementLimit), default (what the GPU boots with), constraints.
+  NvmlField<unsigned> power_enforced_mw;
+  NvmlField<unsigned> power_requested_mw;
+  NvmlField<unsigned> power_default_mw;
+  NvmlField<PowerConstraints> power_constraints;
+  // NVLink error counters of the links that are present; "not supported" leaves them out.
+  std::vector<NvlinkErrorCount> nvlink_errors;
+  // Calls among the above that failed with something other than "not supported": call -> code.
+  std::vector<std::pair<std::string, platform::nvml::Return>> counter_errors;
 };
 
 struct GpuHealthNvmlView {
@@ -103,6 +140,7 @@ class GpuHealthProbe final : public Probe {
  public:
   const ProbeInfo& info() const override;
   ProbeResult Run(const ProbeContext& context) const override;
+  std::unique_ptr<RoundMemory> NewRoundMemory() const override;
 };
 
 }  // namespace nodehealth

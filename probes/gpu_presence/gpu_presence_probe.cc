@@ -6,6 +6,7 @@
 #include "probes/entity.h"
 #include "probes/finding_catalog.h"
 #include "probes/gpu_common/gpu_models.h"
+#include "probes/gpu_presence/source_sets.h"
 
 namespace nodehealth {
 namespace {
@@ -206,6 +207,9 @@ ProbeResult EvaluateGpuPresence(const NodeInventory& inventory, const Profile* p
     }
   }
   if (expected >= 0) CompareWithProfile(pci_gpus, nvml, profile->gpu, result);
+  const bool nvml_listed = nvml && nvml->status == platform::NvmlCallStatus::kOk &&
+                           nvml->startup.ready() && nvml->list.count_return == nvml::kSuccess;
+  CompareGpuSources(inventory, pci_gpus, nvml_listed ? &nvml->list : nullptr, result);
   FinalizeVerdict(result);
   return result;
 }
@@ -214,16 +218,21 @@ const ProbeInfo& GpuPresenceProbe::info() const {
   static const ProbeInfo kInfo{
       .name = "gpu_presence",
       .kind = ProbeKind::kPassive,
-      .summary = "GPUs on PCI, in NVML and in /dev against each other and the profile",
+      .summary =
+          "GPUs on PCI, in NVML, in the driver and in /dev against each other and the "
+          "profile",
       .reads = {"/sys/bus/pci/devices/*/{vendor,device,class}", "/dev/nvidia*",
+                "/proc/driver/nvidia/gpus/*/information",
                 "NVML: count, handles, PCI info, minor numbers"},
-      .codes = {codes::kGpuMissing, codes::kGpuLost, codes::kProbeTimeout, codes::kProbeError},
+      .codes = {codes::kGpuMissing, codes::kGpuLost, codes::kSourceDisagreement,
+                codes::kProbeTimeout, codes::kProbeError},
       .timeout = std::chrono::seconds(10),
       .measurements =
           {
               GaugeMeasurement("gpus", "",
                                "NVIDIA GPUs found, by source: pci (display devices on PCI), nvml "
-                               "(NVML's device count), devnode (/dev/nvidia<N>)",
+                               "(NVML's device count), devnode (/dev/nvidia<N>), driver "
+                               "(/proc/driver/nvidia/gpus)",
                                {"source"}),
               GaugeMeasurement("gpus_expected", "", "NVIDIA GPUs the node's profile expects"),
           },

@@ -2,11 +2,14 @@
 //
 // Checks:  NVIDIA GPUs on PCI (vendor 0x10de, display class; NVSwitch bridges are not GPUs)
 //          against NVML's GPUs, the /dev/nvidia<N> nodes and the profile's count and model. A GPU
-//          one source sees and another does not is named by its PCI bus id.
-// Reads:   /sys/bus/pci/devices/*/{vendor,device,class} (shared inventory), /dev, NVML
-//          (count, handle by index and by PCI bus id, PCI info, name, UUID, minor number).
-// Findings: gpu_missing, gpu_lost, probe_timeout, probe_error.
-// Measurements: gpus{source=pci|nvml|devnode}, gpus_expected.
+//          one source sees and another does not is named by its PCI bus id. The remaining
+//          mismatches between PCI, NVML, /proc/driver/nvidia/gpus and /dev/nvidia<N> are
+//          source_disagreement (rules in source_sets.h).
+// Reads:   /sys/bus/pci/devices/*/{vendor,device,class}, /dev, /proc/driver/nvidia/gpus (shared
+//          inventory), NVML (count, handle by index and by PCI bus id, PCI info, name, UUID,
+//          minor number).
+// Findings: gpu_missing, gpu_lost, source_disagreement, probe_timeout, probe_error.
+// Measurements: gpus{source=pci|nvml|devnode|driver}, gpus_expected.
 // Cost: no file reads of its own; about five NVML calls per GPU.
 #pragma once
 

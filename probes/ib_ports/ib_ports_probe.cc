@@ -7,6 +7,7 @@
 
 #include "probes/entity.h"
 #include "probes/finding_catalog.h"
+#include "probes/ib_ports/hca_sources.h"
 #include "probes/ib_ports/ib_counters.h"
 #include "probes/kernel_log/kernel_log_line.h"
 #include "probes/kernel_log/link_events.h"
@@ -395,6 +396,7 @@ std::vector<MeasurementSpec> IbMeasurements() {
                        "RDMA rails (ports of the profile's link layers) that are active"),
       GaugeMeasurement("ib_rails_expected", "", "RDMA rails the node's profile expects"),
   };
+  for (MeasurementSpec& spec : HcaSourceMeasurements()) specs.push_back(std::move(spec));
   for (const ib::CounterSpec& counter : ib::CounterSpecs()) {
     const bool bytes = counter.multiplier != 1;
     specs.push_back(CounterMeasurement(std::string(counter.metric), bytes ? "bytes" : "",
@@ -416,10 +418,12 @@ const ProbeInfo& IbPortsProbe::info() const {
           "InfiniBand/RDMA ports: presence, state, rate, firmware, HCA PCIe link, error "
           "counters, link flaps",
       .reads = {"/sys/class/infiniband", "/sys/class/infiniband/*/device (PCI)", "/proc/uptime",
-                "/dev/kmsg"},
+                "/dev/kmsg", "/sys/bus/pci/devices/* (Mellanox functions)",
+                "/sys/class/infiniband_verbs/uverbs*/ibdev", "/dev/infiniband"},
       .codes = {codes::kIbHcaMissing, codes::kIbPortDown, codes::kIbPortRateDegraded,
                 codes::kIbPortErrors, codes::kIbLinkFlapping, codes::kPcieLinkDegraded,
-                codes::kIbFirmwareMismatch, codes::kProbeError, codes::kProbeTimeout},
+                codes::kIbFirmwareMismatch, codes::kSourceDisagreement, codes::kProbeError,
+                codes::kProbeTimeout},
       .timeout = std::chrono::seconds(10),
       .measurements = IbMeasurements(),
       .subject = ProbeSubject::kNetwork,
@@ -450,13 +454,20 @@ class LinkDownedMemory final : public RoundMemory {
     if (window != window_seconds_) {  // a reload with the same window keeps the history
       window_seconds_ = window;
       counters_ = ib::CounterWindow(window);
+      counters_.Restore(restored_);  // RestoreHistory's samples wait for the profile's window
+      restored_.clear();
     }
     AddLinkDownedGrowth(counters_, profile, now, result);
+  }
+  std::string SaveHistory() const override { return counters_.Serialize(); }
+  void RestoreHistory(std::string_view text) override {
+    if (text.size() <= (4u << 20)) restored_ = std::string(text);
   }
 
  private:
   double window_seconds_ = -1;
   ib::CounterWindow counters_{0};
+  std::string restored_;  // what RestoreHistory took, until the first AfterRun sizes the window
 };
 
 }  // namespace
@@ -534,6 +545,7 @@ ProbeResult IbPortsProbe::Run(const ProbeContext& context) const {
     for (auto& [key, tally] : by_key) tallies.push_back(std::move(tally));
   }
   ProbeResult result = EvaluateIbPorts(*scan, context.profile, tallies);
+  CompareHcaSources(ReadHcaSources(context.fs, *scan), result);  // hca_sources.h
   result.notes.insert(result.notes.end(), notes.begin(), notes.end());
   return result;
 }

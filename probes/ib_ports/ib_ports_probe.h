@@ -4,15 +4,19 @@
 // Checks:  rails (ports whose link layer the profile counts, InfiniBand by default) present and
 //          ACTIVE/LinkUp, rate at least the profile's, firmware the same on HCAs of one type, the
 //          HCA's PCIe link at its maximum width and speed, error counters under thresholds
-//          (infiniband-diags defaults), link-down lines in the kernel log inside a window.
+//          (infiniband-diags defaults), link-down lines in the kernel log inside a window; the
+//          adapters PCI, /sys/class/infiniband and the uverbs devices show, against each other
+//          (hca_sources.h).
 // Reads:   /sys/class/infiniband/** (ib_sysfs.h), the HCA's PCI function through <dev>/device,
-//          <dev>/device/net/*/dev_port, /proc/uptime, /dev/kmsg.
+//          <dev>/device/net/*/dev_port, /proc/uptime, /dev/kmsg, Mellanox functions in
+//          /sys/bus/pci/devices, /sys/class/infiniband_verbs/uverbs*/ibdev, /dev/infiniband.
 // Findings: ib_hca_missing (node), ib_port_down, ib_port_rate_degraded, ib_port_errors,
 //          ib_link_flapping, pcie_link_degraded, ib_firmware_mismatch (hca/<device>/<port>),
-//          probe_error.
+//          source_disagreement (hca/<device>/<port>, pci/<bus id> or node), probe_error.
 // Measurements: ib_hca_info, ib_port_info, ib_port_state_id, ib_port_physical_state_id,
 //          ib_port_rate_bytes_per_second, one series per counter (ib_counters.h),
-//          ib_port_hw_stat_total{counter}, ib_rails_active, ib_rails_expected.
+//          ib_port_hw_stat_total{counter}, ib_rails_active, ib_rails_expected,
+//          ib_hcas{source=pci|class|uverbs}.
 // Cost: about 50 small file reads per port (fixture 8x H100 tree: see bench/README.md).
 #pragma once
 

@@ -124,6 +124,14 @@ static_assert(sizeof(GpuFabricInfoV2) == 36 && offsetof(GpuFabricInfoV2, health_
 // NVML_STRUCT_VERSION(GpuFabricInfo, 2) = sizeof | 2 << 24.
 inline constexpr unsigned int kGpuFabricInfoV2Version = sizeof(GpuFabricInfoV2) | (2u << 24);
 
+// nvmlNvLinkErrorCounter_t (nvml.h as synced in NVIDIA/go-nvml, 2f9e261f): the counters of
+// nvmlDeviceGetNvLinkErrorCounter. Power limits (nvmlDeviceGet*PowerLimit*) are in milliwatts.
+using NvLinkErrorCounter = int;
+inline constexpr NvLinkErrorCounter kNvlinkErrorDlReplay = 0;    // NVML_NVLINK_ERROR_DL_REPLAY
+inline constexpr NvLinkErrorCounter kNvlinkErrorDlRecovery = 1;  // NVML_NVLINK_ERROR_DL_RECOVERY
+inline constexpr NvLinkErrorCounter kNvlinkErrorDlCrcFlit = 2;   // NVML_NVLINK_ERROR_DL_CRC_FLIT
+inline constexpr NvLinkErrorCounter kNvlinkErrorDlCrcData = 3;   // NVML_NVLINK_ERROR_DL_CRC_DATA
+
 // nvmlFieldValue_t and the field ids we ask for.
 union Value {
   double d;
@@ -164,7 +172,14 @@ inline constexpr int kValueTypeSignedLongLong = 4;
 inline constexpr int kValueTypeSignedInt = 5;
 inline constexpr int kValueTypeUnsignedShort = 6;
 
-inline constexpr unsigned int kFieldNvlinkLinkCount = 91;     // NVML_FI_DEV_NVLINK_LINK_COUNT
+inline constexpr unsigned int kFieldNvlinkLinkCount = 91;  // NVML_FI_DEV_NVLINK_LINK_COUNT
+// Error counters (nvml.h as synced in NVIDIA/go-nvml, 2f9e261f, CUDA 13.3 header).
+inline constexpr unsigned int kFieldPcieReplayCounter = 94;  // NVML_FI_DEV_PCIE_REPLAY_COUNTER
+// Per link, the link in scopeId; "unsupported for Blackwell+" says the header.
+inline constexpr unsigned int kFieldNvlinkErrorDlReplay =
+    161;  // NVML_FI_DEV_NVLINK_ERROR_DL_REPLAY
+inline constexpr unsigned int kFieldNvlinkErrorDlRecovery = 162;  // .._DL_RECOVERY
+inline constexpr unsigned int kFieldNvlinkErrorDlCrc = 163;       // .._DL_CRC
 inline constexpr unsigned int kFieldGpuRecoveryAction = 230;  // NVML_FI_DEV_GET_GPU_RECOVERY_ACTION
 // nvmlDeviceGpuRecoveryAction_t; values above 4 exist in newer drivers and are reported as unknown.
 inline constexpr unsigned int kRecoveryNone = 0;

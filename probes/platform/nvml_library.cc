@@ -44,6 +44,9 @@ using DeviceUllFn = Return (*)(Device, unsigned long long*);
 using DeviceFabricFn = Return (*)(Device, nvml::GpuFabricInfo*);
 using DeviceFabricVFn = Return (*)(Device, nvml::GpuFabricInfoV2*);
 using DeviceFieldValuesFn = Return (*)(Device, int, nvml::FieldValue*);
+using DeviceNvLinkErrorFn = Return (*)(Device, unsigned, nvml::NvLinkErrorCounter,
+                                       unsigned long long*);
+using DeviceTwoUnsignedFn = Return (*)(Device, unsigned*, unsigned*);
 using EventSetCreateFn = Return (*)(nvml::EventSet*);
 using RegisterEventsFn = Return (*)(Device, unsigned long long, nvml::EventSet);
 using EventSetWaitFn = Return (*)(nvml::EventSet, nvml::EventData*, unsigned);
@@ -91,6 +94,12 @@ struct NvmlLibrary::Symbols {
   Slot<DeviceFabricVFn> fabric_info_v;
   Slot<DeviceFabricFn> fabric_info;
   Slot<DeviceFieldValuesFn> field_values;
+  Slot<DeviceUnsignedFn> pcie_replay_counter;
+  Slot<DeviceNvLinkErrorFn> nvlink_error_counter;
+  Slot<DeviceUnsignedFn> enforced_power_limit;
+  Slot<DeviceUnsignedFn> power_management_limit;
+  Slot<DeviceUnsignedFn> power_default_limit;
+  Slot<DeviceTwoUnsignedFn> power_limit_constraints;
   Slot<EventSetCreateFn> event_set_create;
   Slot<RegisterEventsFn> register_events;
   Slot<EventSetWaitFn> event_set_wait;
@@ -153,6 +162,13 @@ struct NvmlLibrary::Symbols {
     Resolve(h, fabric_info_v, {"nvmlDeviceGetGpuFabricInfoV"});
     Resolve(h, fabric_info, {"nvmlDeviceGetGpuFabricInfo"});
     Resolve(h, field_values, {"nvmlDeviceGetFieldValues"});
+    // Signatures from nvml.h as synced in NVIDIA/go-nvml (2f9e261f); all optional.
+    Resolve(h, pcie_replay_counter, {"nvmlDeviceGetPcieReplayCounter"});
+    Resolve(h, nvlink_error_counter, {"nvmlDeviceGetNvLinkErrorCounter"});
+    Resolve(h, enforced_power_limit, {"nvmlDeviceGetEnforcedPowerLimit"});
+    Resolve(h, power_management_limit, {"nvmlDeviceGetPowerManagementLimit"});
+    Resolve(h, power_default_limit, {"nvmlDeviceGetPowerManagementDefaultLimit"});
+    Resolve(h, power_limit_constraints, {"nvmlDeviceGetPowerManagementLimitConstraints"});
     Resolve(h, event_set_create, {"nvmlEventSetCreate"});
     Resolve(h, register_events, {"nvmlDeviceRegisterEvents"});
     // The old entry point writes only the first three fields of the (larger) struct we pass.
@@ -240,6 +256,12 @@ std::vector<std::string> NvmlLibrary::ResolvedSymbols() const {
   Symbols::Describe(out, s.remapped_rows);
   Symbols::Describe(out, s.gsp_firmware_version);
   Symbols::Describe(out, s.field_values);
+  Symbols::Describe(out, s.pcie_replay_counter);
+  Symbols::Describe(out, s.nvlink_error_counter);
+  Symbols::Describe(out, s.enforced_power_limit);
+  Symbols::Describe(out, s.power_management_limit);
+  Symbols::Describe(out, s.power_default_limit);
+  Symbols::Describe(out, s.power_limit_constraints);
   Symbols::Describe(out, s.event_set_create);
   Symbols::Describe(out, s.register_events);
   Symbols::Describe(out, s.event_set_wait);
@@ -481,6 +503,42 @@ Return NvmlLibrary::DeviceGetGpuFabricState(Device device, unsigned char* state,
 
 Return NvmlLibrary::DeviceGetFieldValues(Device device, std::vector<nvml::FieldValue>* values) {
   return NH_NVML_CALL(field_values, device, static_cast<int>(values->size()), values->data());
+}
+
+Return NvmlLibrary::DeviceGetPcieReplayCounter(Device device, unsigned* value) {
+  return NH_NVML_CALL(pcie_replay_counter, device, value);
+}
+
+Return NvmlLibrary::DeviceGetNvLinkErrorCounter(Device device, unsigned link,
+                                                nvml::NvLinkErrorCounter counter, uint64_t* value) {
+  unsigned long long v = 0;
+  const Return r = NH_NVML_CALL(nvlink_error_counter, device, link, counter, &v);
+  if (r == nvml::kSuccess) *value = v;
+  return r;
+}
+
+Return NvmlLibrary::DeviceGetEnforcedPowerLimit(Device device, unsigned* milliwatts) {
+  return NH_NVML_CALL(enforced_power_limit, device, milliwatts);
+}
+
+Return NvmlLibrary::DeviceGetPowerManagementLimit(Device device, unsigned* milliwatts) {
+  return NH_NVML_CALL(power_management_limit, device, milliwatts);
+}
+
+Return NvmlLibrary::DeviceGetPowerManagementDefaultLimit(Device device, unsigned* milliwatts) {
+  return NH_NVML_CALL(power_default_limit, device, milliwatts);
+}
+
+Return NvmlLibrary::DeviceGetPowerManagementLimitConstraints(Device device, unsigned* min_mw,
+                                                             unsigned* max_mw) {
+  unsigned lo = 0;
+  unsigned hi = 0;
+  const Return r = NH_NVML_CALL(power_limit_constraints, device, &lo, &hi);
+  if (r == nvml::kSuccess) {
+    *min_mw = lo;
+    *max_mw = hi;
+  }
+  return r;
 }
 
 Return NvmlLibrary::EventSetCreate(nvml::EventSet* set) {

@@ -77,6 +77,16 @@ class NvmlLibrary {
   // Fabric registration state (Hopper+); uses the versioned call when present.
   nvml::Return DeviceGetGpuFabricState(nvml::Device device, unsigned char* state,
                                        nvml::Return* status);
+  // Error counters and power limits (nvml.h as synced in NVIDIA/go-nvml). Optional symbols:
+  // FUNCTION_NOT_FOUND on a library without them. Limits in milliwatts.
+  nvml::Return DeviceGetPcieReplayCounter(nvml::Device device, unsigned* value);
+  nvml::Return DeviceGetNvLinkErrorCounter(nvml::Device device, unsigned link,
+                                           nvml::NvLinkErrorCounter counter, uint64_t* value);
+  nvml::Return DeviceGetEnforcedPowerLimit(nvml::Device device, unsigned* milliwatts);
+  nvml::Return DeviceGetPowerManagementLimit(nvml::Device device, unsigned* milliwatts);
+  nvml::Return DeviceGetPowerManagementDefaultLimit(nvml::Device device, unsigned* milliwatts);
+  nvml::Return DeviceGetPowerManagementLimitConstraints(nvml::Device device, unsigned* min_mw,
+                                                        unsigned* max_mw);
   nvml::Return DeviceGetFieldValues(nvml::Device device, std::vector<nvml::FieldValue>* values);
   // XID events (nvmlEventSetCreate, nvmlDeviceRegisterEvents, nvmlEventSetWait_v2 with a
   // timeout in milliseconds: kErrorTimeout when no event came, nvmlEventSetFree).

@@ -1,11 +1,13 @@
 #include "probes/topology/topology_probe.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
 
+#include "probes/entity.h"
 #include "probes/finding_catalog.h"
 #include "probes/platform/regular_file.h"
 #include "probes/platform/sysfs_values.h"
@@ -23,8 +25,10 @@ using topo::Topology;
 constexpr auto kCacheLifetime = std::chrono::hours(1);
 
 // Live discovery is costly (hwloc walks all of /sys): keep the result for an hour. Recorded trees
-// and XML files are read afresh (they are what tests and `--sysroot` runs change).
-Expected<Topology> CachedDiscovery(const topo::TopologySource& source, bool& from_cache) {
+// and XML files are read afresh (they are what tests and `--sysroot` runs change). `refresh`
+// discovers anew and replaces the cached result.
+Expected<Topology> CachedDiscovery(const topo::TopologySource& source, bool& from_cache,
+                                   bool refresh = false) {
   static std::mutex mutex;
   static std::map<std::string, std::pair<Topology, std::chrono::steady_clock::time_point>> cache;
   const bool live = source.xml_path.empty() && source.fsroot == "/";
@@ -32,7 +36,7 @@ Expected<Topology> CachedDiscovery(const topo::TopologySource& source, bool& fro
   const auto now = std::chrono::steady_clock::now();
   from_cache = false;
   if (!live) return topo::DiscoverTopology(source);
-  {
+  if (!refresh) {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = cache.find(key);
     if (it != cache.end() && now - it->second.second < kCacheLifetime) {
@@ -151,6 +155,126 @@ bool HasCpuDirectories(const platform::FileSystem& fs) {
   return false;
 }
 
+// Bus ids listed in one evidence line; more are counted, not named (as in gpu_presence).
+constexpr std::size_t kMaxListed = 16;
+
+std::string DescribeBusIds(const std::set<std::string>& ids) {
+  if (ids.empty()) return "none (0)";
+  std::string out;
+  std::size_t listed = 0;
+  for (const std::string& id : ids) {
+    if (listed == kMaxListed) {
+      out += " ...";
+      break;
+    }
+    if (!out.empty()) out += ' ';
+    out += id;
+    ++listed;
+  }
+  return out + " (" + std::to_string(ids.size()) + ")";
+}
+
+// A scan to compare against: readable, no unreadable vendor, every function's class known.
+bool CompleteScan(const Expected<platform::PciScan>& scan) {
+  if (!scan || !scan->unreadable.empty()) return false;
+  return std::none_of(scan->devices.begin(), scan->devices.end(),
+                      [](const platform::PciDevice& d) { return d.class_code == 0; });
+}
+
+constexpr uint32_t kMellanox = 0x15b3;
+
+// InfiniBand-class functions: 0x0207 (Network/InfiniBand), 0x0c06 (Serial bus/InfiniBand,
+// ConnectX-3 and older). `pci_class` is the 16-bit class.
+bool IsInfinibandClass(uint32_t pci_class) { return pci_class == 0x0207 || pci_class == 0x0c06; }
+
+// hwloc 2.x leaves out functions whose PCI domain does not fit 16 bits (Intel VMD's 10000:xx)
+// unless it was built with 32-bit domains: such bus ids are not compared on either side.
+bool HwlocCanShow(std::string_view bus_id) {
+  const std::size_t colon = bus_id.find(':');
+  return colon != std::string_view::npos && colon <= 4;
+}
+
+// One kind of device, seen by PCI and by hwloc: each bus id only one of them shows is a finding.
+void CompareSets(std::string_view what, const std::set<std::string>& pci,
+                 const std::map<std::string, const Device*>& topology, ProbeResult& result) {
+  std::set<std::string> seen;
+  for (const auto& [bus_id, device] : topology) seen.insert(bus_id);
+  const std::vector<Evidence> evidence = {{"pci", DescribeBusIds(pci), ""},
+                                          {"topology", DescribeBusIds(seen), ""}};
+  for (const std::string& id : pci) {
+    if (seen.contains(id)) continue;
+    result.findings.push_back(MakeFinding(
+        codes::kSourceDisagreement, what == "GPU" ? GpuEntity(id) : PciEntity(id),
+        std::string(what) + " " + id + " is on PCI but hwloc's topology does not show it",
+        evidence));
+  }
+  for (const auto& [id, device] : topology) {
+    if (pci.contains(id)) continue;
+    const std::string named = device->name.empty() ? id : id + " (" + device->name + ")";
+    result.findings.push_back(MakeFinding(
+        codes::kSourceDisagreement, topo::DeviceEntity(*device),
+        "hwloc's topology shows " + std::string(what) + " " + named + " but it is not on PCI",
+        evidence));
+  }
+}
+
+}  // namespace
+
+void CompareTopologyWithPci(const Topology& t, const NodeInventory& inventory,
+                            const Expected<platform::PciScan>& mellanox, ProbeResult& result) {
+  // No PCI device at all: hwloc's I/O discovery did not run (built without it, or turned off
+  // through HWLOC_COMPONENTS), which says nothing about the node's devices.
+  if (t.devices.empty()) return;
+  if (CompleteScan(inventory.nvidia_pci)) {
+    std::set<std::string> pci;
+    for (const platform::PciDevice& d : inventory.PciGpus()) {
+      if (HwlocCanShow(d.bus_id)) pci.insert(d.bus_id);
+    }
+    std::map<std::string, const Device*> seen;
+    for (const Device* d : t.OfKind(DeviceKind::kGpu)) {
+      if (HwlocCanShow(d->bus_id)) seen.emplace(d->bus_id, d);
+    }
+    CompareSets("GPU", pci, seen, result);
+  }
+  if (CompleteScan(mellanox)) {
+    std::set<std::string> pci;
+    for (const platform::PciDevice& d : mellanox->devices) {
+      if (IsInfinibandClass(d.class_code >> 8) && HwlocCanShow(d.bus_id)) pci.insert(d.bus_id);
+    }
+    std::map<std::string, const Device*> seen;
+    for (const Device* d : t.OfKind(DeviceKind::kHca)) {
+      if (d->vendor == kMellanox && IsInfinibandClass(d->class_code) && HwlocCanShow(d->bus_id)) {
+        seen.emplace(d->bus_id, d);
+      }
+    }
+    CompareSets("InfiniBand function", pci, seen, result);
+  }
+}
+
+namespace {
+
+// CompareTopologyWithPci's findings that hold against the PCI scans from before the discovery and
+// against a scan from after it: a device that came or went in between is a difference of moments,
+// not of sources (gpu_presence and ib_ports see the change itself).
+std::vector<Finding> StableDisagreements(const Topology& t, const ProbeContext& context,
+                                         const Expected<platform::PciScan>& mellanox_before) {
+  ProbeResult before;
+  CompareTopologyWithPci(t, context.inventory, mellanox_before, before);
+  if (before.findings.empty()) return {};
+  NodeInventory now = context.inventory;
+  now.nvidia_pci = platform::ScanPciDevices(context.fs, platform::kPciVendorNvidia);
+  ProbeResult after;
+  CompareTopologyWithPci(t, now, platform::ScanPciDevices(context.fs, kMellanox), after);
+  std::vector<Finding> out;
+  for (Finding& f : after.findings) {
+    const bool held = std::any_of(
+        before.findings.begin(), before.findings.end(),
+        [&](const Finding& b) { return b.entity == f.entity && b.message == f.message; });
+    if (held) out.push_back(std::move(f));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<Finding> CheckKernelNuma(const platform::FileSystem& fs, bool numa_expected) {
@@ -264,9 +388,9 @@ const ProbeInfo& TopologyProbe::info() const {
           "hwloc view of packages, NUMA nodes, GPUs, NVSwitches, HCAs and NVMe: placement "
           "and GPU-to-HCA paths against the profile and the node's saved baseline",
       .reads = {"hwloc (/sys, /proc or --topology-xml)", "/sys/devices/system/node",
-                "the topology baseline"},
-      .codes = {codes::kTopologyMismatch, codes::kPcieLinkDegraded, codes::kProbeError,
-                codes::kProbeTimeout},
+                "the topology baseline", "NVIDIA and Mellanox functions in sysfs PCI"},
+      .codes = {codes::kTopologyMismatch, codes::kPcieLinkDegraded, codes::kSourceDisagreement,
+                codes::kProbeError, codes::kProbeTimeout},
       .timeout = std::chrono::seconds(20),
       .measurements =
           {
@@ -301,8 +425,21 @@ ProbeResult TopologyProbe::Run(const ProbeContext& context) const {
                             ": a partial tree with nothing for hwloc to read");
     return result;
   }
+  // The PCI scan is the same node's only when hwloc discovers the topology itself; an XML file is
+  // another moment or machine. The scans bracket the discovery: the round's inventory (NVIDIA) and
+  // the Mellanox scan before it, a fresh scan after it when they disagree.
+  const bool compare_with_pci = source.xml_path.empty();
+  const Expected<platform::PciScan> mellanox =
+      compare_with_pci ? platform::ScanPciDevices(context.fs, kMellanox)
+                       : Expected<platform::PciScan>(MakeError("not scanned"));
   bool from_cache = false;
   Expected<Topology> topology = CachedDiscovery(source, from_cache);
+  if (topology && from_cache && compare_with_pci) {
+    // A cached topology may predate a device that fell off the bus: compare a fresh one.
+    ProbeResult scratch;
+    CompareTopologyWithPci(*topology, context.inventory, mellanox, scratch);
+    if (!scratch.findings.empty()) topology = CachedDiscovery(source, from_cache, true);
+  }
   if (!topology) {
     ProbeResult result;
     result.name = "topology";
@@ -332,6 +469,11 @@ ProbeResult TopologyProbe::Run(const ProbeContext& context) const {
   const bool numa_expected = context.profile && context.profile->topology.numa_nodes;
   for (Finding& f : CheckKernelNuma(context.fs, numa_expected))
     result.findings.push_back(std::move(f));
+  if (compare_with_pci) {
+    for (Finding& f : StableDisagreements(*topology, context, mellanox)) {
+      result.findings.push_back(std::move(f));
+    }
+  }
   if (from_cache) result.notes.push_back("topology from the cached discovery (refreshed hourly)");
   if (!baseline)
     result.notes.push_back("no topology baseline configured (nodehealth topology save)");

@@ -154,6 +154,40 @@ gpudirect = "required"
   EXPECT_EQ(bare->rdma_loopback.gpudirect, "auto");
 }
 
+TEST(ParseProfileTest, ReadsPcieKeys) {
+  Expected<Profile> p = ParseProfile(R"(
+name = "pcie"
+[pcie]
+aer_window_seconds = 600
+aer_correctable_max = 5
+link_retrain_max = 2
+)",
+                                     "pcie.toml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->pcie.aer_window_seconds, 600);
+  EXPECT_EQ(p->pcie.aer_correctable_max, 5);
+  EXPECT_EQ(p->pcie.link_retrain_max, 2);
+  Expected<Profile> bare = ParseProfile("name = \"bare\"\n", "bare.toml");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->pcie.aer_window_seconds, 3600);
+  EXPECT_EQ(bare->pcie.aer_correctable_max, 100);
+  EXPECT_EQ(bare->pcie.link_retrain_max, 0);
+  const BadProfile cases[] = {
+      {"name = \"x\"\n[pcie]\naer_window_seconds = 0\n",
+       "bad.toml:3: \"pcie.aer_window_seconds\" = 0 is outside 1..2.592e+06"},
+      {"name = \"x\"\n[pcie]\naer_correctable_max = -1\n",
+       "bad.toml:3: \"pcie.aer_correctable_max\" = -1 is outside 0..1000000000"},
+      {"name = \"x\"\n[pcie]\nlink_retrain_max = 1.5\n",
+       "bad.toml:3: \"pcie.link_retrain_max\" must be an integer"},
+      {"name = \"x\"\n[pcie]\naer_window = 60\n", "bad.toml:3: unknown key \"pcie.aer_window\""},
+  };
+  for (const BadProfile& c : cases) {
+    Expected<Profile> bad = ParseProfile(c.text, "bad.toml");
+    ASSERT_FALSE(bad.ok()) << c.text;
+    EXPECT_EQ(bad.error().message, c.error);
+  }
+}
+
 TEST(ParseProfileTest, ReadsNodeKeys) {
   Expected<Profile> p = ParseProfile(R"(
 name = "sku"

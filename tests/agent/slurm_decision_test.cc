@@ -128,7 +128,7 @@ TEST(SlurmHealthViewTest, GoldenCheckReports) {
   ASSERT_TRUE(view.ok()) << view.error().message;
   EXPECT_TRUE(view->drain_recommended);
   ASSERT_EQ(view->reasons.size(), 3u);
-  EXPECT_EQ(view->probes.size(), 7u);  // the passive probes, sku_inventory among them
+  EXPECT_EQ(view->probes.size(), 8u);  // the passive probes, sku_inventory among them
   EXPECT_EQ(view->probes.at("gpu_health").verdict, "warn");
   EXPECT_EQ(view->probes.at("gpu_health").findings.size(), 7u);
   EXPECT_EQ(DrainReasonText(*view), "nodehealth: gpu_lost gpu/0000:9b:00.0 (+2 more)");

@@ -645,9 +645,9 @@ TEST(AgentNoGpuTest, NoGpuObserveOnly) {
     // sku_inventory applies to every node: without a profile it measures and passes.
     EXPECT_EQ(p["verdict"], p["name"] == "sku_inventory" ? "pass" : "skip") << p;
   }
-  const std::vector<std::string> expected = {"gpu_presence", "gpu_driver", "gpu_health",
-                                             "gpu_xid",      "ib_ports",   "topology",
-                                             "sku_inventory"};
+  const std::vector<std::string> expected = {"gpu_presence", "gpu_driver",   "gpu_health",
+                                             "gpu_xid",      "ib_ports",     "topology",
+                                             "pcie_health",  "sku_inventory"};
   EXPECT_EQ(names, expected);
 
   const std::string text = agent.Metrics();

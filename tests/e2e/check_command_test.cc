@@ -69,7 +69,7 @@ TEST(CheckCommandTest, NodeWithoutGpusSaysSoAndPasses) {
             std::string::npos);
   // Every passive probe: each skipped with a reason, but sku_inventory, which applies to every
   // node and without a profile measures and passes.
-  ASSERT_EQ(c.report["probes"].size(), 7u);
+  ASSERT_EQ(c.report["probes"].size(), 8u);
   for (const json& p : c.report["probes"]) {
     EXPECT_EQ(p["verdict"], p["name"] == "sku_inventory" ? "pass" : "skip") << p["name"];
   }
@@ -221,8 +221,8 @@ TEST(CheckCommandTest, OnlySelectsProbes) {
   ASSERT_EQ(c.report["probes"].size(), 1u);
   EXPECT_EQ(c.report["probes"][0]["name"], "gpu_xid");
   Check skip = RunCheckOn(node, {"--skip", "gpu_xid,gpu_health", "--profile", "none"});
-  // gpu_presence, gpu_driver, ib_ports, topology, sku_inventory
-  EXPECT_EQ(skip.report["probes"].size(), 5u);
+  // gpu_presence, gpu_driver, ib_ports, topology, pcie_health, sku_inventory
+  EXPECT_EQ(skip.report["probes"].size(), 6u);
 }
 
 // The real libibverbs on a machine without RDMA hardware: burnin runs the active probe after the
@@ -239,14 +239,14 @@ TEST(BurninCommandTest, MachineWithoutGpusRunsTheTwoRankAllreduceAndSkipsRdma) {
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
   const json report = json::parse(run.out);
   EXPECT_EQ(report["mode"], "burnin");
-  ASSERT_EQ(report["probes"].size(), 11u);
-  const json& rdma = report["probes"][9];
+  ASSERT_EQ(report["probes"].size(), 12u);
+  const json& rdma = report["probes"][10];
   EXPECT_EQ(rdma["name"], "rdma_loopback");
   if (rdma["verdict"] == "skip") {
     EXPECT_EQ(rdma["skip_reason"].get<std::string>().substr(0, 29),
               "no RDMA device on this node (");
   }
-  const json& mpi = report["probes"][10];
+  const json& mpi = report["probes"][11];
   EXPECT_EQ(mpi["name"], "mpi_allreduce");
   ASSERT_EQ(mpi["verdict"], "pass") << mpi.dump(2);
   std::set<std::string> sizes;
@@ -479,18 +479,20 @@ TEST(ProbesCommandTest, ListsProbesKindsReadsAndCodes) {
   testing::CommandResult run = RunCommand({NodehealthBinary(), "probes", "--format", "json"});
   ASSERT_EQ(run.exit_code, 0);
   json j = json::parse(run.out);
-  ASSERT_EQ(j["probes"].size(), 11u);
-  EXPECT_EQ(j["probes"][10]["name"], "mpi_allreduce");
-  EXPECT_EQ(j["probes"][10]["kind"], "active");
+  ASSERT_EQ(j["probes"].size(), 12u);
+  EXPECT_EQ(j["probes"][11]["name"], "mpi_allreduce");
+  EXPECT_EQ(j["probes"][11]["kind"], "active");
   EXPECT_EQ(j["probes"][4]["name"], "ib_ports");
   EXPECT_EQ(j["probes"][4]["codes"][0], "ib_hca_missing");
   EXPECT_EQ(j["probes"][5]["name"], "topology");
   EXPECT_EQ(j["probes"][5]["codes"][0], "topology_mismatch");
-  EXPECT_EQ(j["probes"][6]["name"], "sku_inventory");
-  EXPECT_EQ(j["probes"][6]["kind"], "passive");
-  EXPECT_EQ(j["probes"][6]["codes"][0], "node_memory_mismatch");
-  EXPECT_EQ(j["probes"][9]["name"], "rdma_loopback");
-  EXPECT_EQ(j["probes"][9]["kind"], "active");
+  EXPECT_EQ(j["probes"][6]["name"], "pcie_health");
+  EXPECT_EQ(j["probes"][6]["codes"][0], "pcie_aer_uncorrectable");
+  EXPECT_EQ(j["probes"][7]["name"], "sku_inventory");
+  EXPECT_EQ(j["probes"][7]["kind"], "passive");
+  EXPECT_EQ(j["probes"][7]["codes"][0], "node_memory_mismatch");
+  EXPECT_EQ(j["probes"][10]["name"], "rdma_loopback");
+  EXPECT_EQ(j["probes"][10]["kind"], "active");
   EXPECT_EQ(j["probes"][0]["name"], "gpu_presence");
   EXPECT_EQ(j["probes"][0]["kind"], "passive");
   EXPECT_EQ(j["probes"][3]["codes"][0], "gpu_xid");

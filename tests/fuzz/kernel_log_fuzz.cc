@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "probes/kernel_log/kernel_log_line.h"
+#include "probes/kernel_log/pcie_events.h"
 #include "probes/kernel_log/xid_catalog.h"
 #include "probes/kernel_log/xid_event.h"
 
@@ -24,6 +25,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     nodehealth::ClassifyXid(event->xid, event->detail, true);
     nodehealth::ParseRecoveryActionChange(event->detail);
     nodehealth::ParseNvlinkFatal(event->detail);
+  }
+  if (auto pcie = nodehealth::pcie::ParsePcieLogEvent(line.message)) {
+    // Bus ids come out normalised ("0000:17:01.0") or empty; error bits are 0..31.
+    if (!pcie->device.empty() && pcie->device.size() != 12) std::abort();
+    if (!pcie->source.empty() && pcie->source.size() != 12) std::abort();
+    if (pcie->kind == nodehealth::pcie::PcieLogKind::kAerErrorBit &&
+        (pcie->bit < 0 || pcie->bit > 31)) {
+      std::abort();
+    }
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "probes/gpu_driver/cuda_compat.h"
 #include "probes/gpu_driver/driver_versions.h"
+#include "probes/pcie_health/aer_stats.h"
 #include "probes/platform/sysfs_values.h"
 #include "probes/sku_inventory/sku_values.h"
 
@@ -44,6 +45,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto band = nodehealth::sku::MemoryBandAround(*kib, static_cast<double>(size % 51));
     if (!band.Contains(*kib) || band.low_kib > band.high_kib) std::abort();
   }
+  if (auto aer = nodehealth::pcie::ParseAerStats(input)) {
+    if (aer->kinds.size() >= nodehealth::pcie::kMaxAerLines) std::abort();
+    if (aer->total_name.rfind("TOTAL_", 0) != 0) std::abort();
+    nodehealth::pcie::DescribeNonZeroKinds(*aer);
+  }
+  nodehealth::pcie::ParseAerRootportTotal(input);
   nodehealth::sku::IsNvmeControllerName(input);
   nodehealth::ParseProcDriverVersion(input);
   nodehealth::DriverVersionFromNvmlVersion(input);

@@ -76,7 +76,8 @@ TEST(FindingCatalogTest, PersistenceAndCategories) {
     if (entry.persistence == DrainPersistence::kNoisy) noisy.emplace_back(entry.code);
     by_category[std::string(ToString(entry.category))].emplace_back(entry.code);
   }
-  EXPECT_EQ(sticky, (std::vector<std::string>{"gpu_lost", "gpu_row_remap_failure", "gpu_xid"}));
+  EXPECT_EQ(sticky, (std::vector<std::string>{"gpu_lost", "gpu_row_remap_failure", "gpu_xid",
+                                              "pcie_aer_uncorrectable"}));
   EXPECT_EQ(FindCatalogEntry("gpu_xid")->sticky_from, Action::kResetGpu);
   EXPECT_EQ(FindCatalogEntry("gpu_lost")->sticky_from, Action::kNone);
   EXPECT_EQ(noisy,
@@ -84,13 +85,18 @@ TEST(FindingCatalogTest, PersistenceAndCategories) {
                 "ib_port_errors", "rdma_loopback_bandwidth_low", "mpi_allreduce_bandwidth_low",
                 "probe_timeout", "probe_error", "gpu_temperature_high", "gpu_clock_slowdown",
                 "gpu_copy_failed", "gpu_copy_bandwidth_low", "gpu_peer_bandwidth_low",
-                "nccl_allreduce_failed", "nccl_allreduce_bandwidth_low"}));
+                "nccl_allreduce_failed", "nccl_allreduce_bandwidth_low", "pcie_aer_correctable",
+                "pcie_link_retrained", "gpu_pcie_replay_rate", "gpu_nvlink_errors",
+                "source_disagreement"}));
   EXPECT_EQ(by_category["probe"], (std::vector<std::string>{"probe_timeout", "probe_error"}));
-  EXPECT_EQ(by_category["node"],
-            (std::vector<std::string>{"topology_mismatch", "node_memory_mismatch",
-                                      "cpu_count_mismatch", "nvme_missing"}));
+  EXPECT_EQ(
+      by_category["node"],
+      (std::vector<std::string>{"topology_mismatch", "node_memory_mismatch", "cpu_count_mismatch",
+                                "nvme_missing", "pcie_aer_uncorrectable", "pcie_aer_correctable",
+                                "pcie_link_retrained", "source_disagreement"}));
   EXPECT_EQ(by_category["network"].size(), 12u);  // ib_*, rdma_*, mpi_*, pcie_link_degraded (HCAs)
-  EXPECT_EQ(by_category["gpu"].size(), 25u);      // 19, and the GPU burn-in's six
+  // 19, the GPU burn-in's six, and the grey failures' replay rate, NVLink errors and power cap.
+  EXPECT_EQ(by_category["gpu"].size(), 28u);
 }
 
 TEST(ActionTest, OrderAndNames) {

@@ -60,7 +60,8 @@ TEST(IbPortsTest, MissingHcaIsANodeFinding) {
   FixtureNode node("fault-ib-hca-missing.toml");
   const Profile profile = ShippedProfile(kAzureProfile);
   ProbeResult r = node.Run(IbPortsProbe(), &profile);
-  ASSERT_EQ(r.findings.size(), 1u) << testing::DescribeResult(r);
+  // Its PCI function 0108:00:00.0 is still there: source_disagreement (hca_sources_test.cc).
+  ASSERT_EQ(r.findings.size(), 2u) << testing::DescribeResult(r);
   const Finding& f = r.findings[0];
   EXPECT_EQ(f.code, "ib_hca_missing");
   EXPECT_EQ(f.entity, "node");
@@ -329,6 +330,29 @@ TEST(LinkDownedGrowthTest, RoundMemoryKeepsItsHistoryUntilTheWindowChanges) {
   memory->AfterRun(&short_window, 1180, grown_again);
   ASSERT_EQ(grown_again.findings.size(), 1u);
   EXPECT_EQ(grown_again.findings[0].evidence[0].observed, "+2 within 600 s");
+}
+
+// The agent keeps the link_downed samples across a restart in the same boot (round-memory.json).
+TEST(LinkDownedGrowthTest, SavedHistorySurvivesARestart) {
+  const IbPortsProbe probe;
+  std::unique_ptr<RoundMemory> before = probe.NewRoundMemory();
+  ProbeResult first = LinkDownedResult(3);
+  before->AfterRun(nullptr, 1000, first);
+  ProbeResult one_more = LinkDownedResult(4);
+  before->AfterRun(nullptr, 1060, one_more);
+  EXPECT_TRUE(one_more.findings.empty());
+  const std::string saved = before->SaveHistory();
+  EXPECT_EQ(saved, "hca/mlx5_0/1 1000 3\nhca/mlx5_0/1 1060 4\n");
+  std::unique_ptr<RoundMemory> after = probe.NewRoundMemory();
+  after->RestoreHistory(saved);
+  ProbeResult grown = LinkDownedResult(5);  // +2 since the sample at 1000, before the restart
+  after->AfterRun(nullptr, 1120, grown);
+  ASSERT_EQ(grown.findings.size(), 1u);
+  EXPECT_EQ(grown.findings[0].evidence[0].observed, "+2 within 21600 s");
+  std::unique_ptr<RoundMemory> fresh = probe.NewRoundMemory();
+  ProbeResult alone = LinkDownedResult(5);
+  fresh->AfterRun(nullptr, 1120, alone);
+  EXPECT_TRUE(alone.findings.empty());
 }
 
 TEST(IbPortsSummaryTest, CountsPortsAndActiveRailsAndSaysNothingWhenSkipped) {

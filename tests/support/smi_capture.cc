@@ -94,4 +94,37 @@ std::map<int, std::vector<int>> ParseNvlinkStatus(std::string_view text) {
   return links;
 }
 
+std::map<int, std::map<int, std::map<std::string, uint64_t>>> ParseNvlinkErrors(
+    std::string_view text) {
+  std::map<int, std::map<int, std::map<std::string, uint64_t>>> errors;
+  int current = -1;
+  ForEachLine(text, [&](std::string_view raw) {
+    const std::string_view line = Trim(raw);
+    if (line.starts_with("GPU ")) {
+      int index = -1;
+      std::string_view rest = line.substr(4);
+      const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), index);
+      current = ec == std::errc() && ptr != rest.data() ? index : -1;
+      if (current >= 0) errors[current];
+      return;
+    }
+    if (!line.starts_with("Link ") || current < 0) return;
+    // "Link 0: Replay Errors: 0"
+    std::string_view rest = line.substr(5);
+    int link = -1;
+    const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), link);
+    if (ec != std::errc() || link < 0 || ptr == rest.data() || *ptr != ':') return;
+    rest = Trim(rest.substr(static_cast<std::size_t>(ptr - rest.data()) + 1));
+    const std::size_t colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return;
+    const std::string name(Trim(rest.substr(0, colon)));
+    const std::string_view number = Trim(rest.substr(colon + 1));
+    uint64_t value = 0;
+    const auto [vptr, vec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (vec != std::errc() || vptr != number.data() + number.size() || name.empty()) return;
+    errors[current][link][name] = value;
+  });
+  return errors;
+}
+
 }  // namespace nodehealth::testing

@@ -4,6 +4,7 @@
 // there; callers treat a missing key as "NVML could not answer".
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,5 +33,10 @@ SmiCapture ParseSmiCapture(std::string_view text);
 // `nvidia-smi nvlink --status`: per GPU index, the link numbers listed as up. A GPU printed with
 // "all links are inactive" maps to an empty list.
 std::map<int, std::vector<int>> ParseNvlinkStatus(std::string_view text);
+
+// `nvidia-smi nvlink -e`: per GPU index, per link, counter name ("Replay Errors", "Recovery
+// Errors", "CRC Errors", ...) -> value. Lines "Link <n>: <name>: <value>" under "GPU <i>: ...".
+std::map<int, std::map<int, std::map<std::string, uint64_t>>> ParseNvlinkErrors(
+    std::string_view text);
 
 }  // namespace nodehealth::testing

@@ -28,6 +28,26 @@ Field<T> Number(const std::optional<std::string>& text) {
   return f;
 }
 
+// "700.00 W" -> 700000 (mW, what NVML's power-limit calls answer).
+Field<unsigned> Milliwatts(const std::optional<std::string>& text) {
+  Field<unsigned> f;
+  if (!text) return f;
+  if (*text == "N/A") {
+    f.r = nvml::kErrorNotSupported;
+    return f;
+  }
+  double watts = 0;
+  const char* first = text->data();
+  const char* last = first + text->size();
+  auto [ptr, ec] = std::from_chars(first, last, watts);
+  if (ec != std::errc() || ptr == first || std::string_view(ptr, last - ptr) != " W" || watts < 0 ||
+      watts > 4e6) {
+    return f;  // garbled: UNKNOWN
+  }
+  f = {nvml::kSuccess, static_cast<unsigned>(watts * 1000 + 0.5)};
+  return f;
+}
+
 Field<bool> YesNo(const std::optional<std::string>& text) {
   Field<bool> f;
   if (!text) return f;
@@ -139,6 +159,21 @@ FakeGpu FromCapture(const SmiGpu& g) {
   gpu.pcie_width = Number<unsigned>(g.Get(link + "Link Width/Current"));
   gpu.pcie_max_width = Number<unsigned>(g.Get(link + "Link Width/Max"));
   gpu.performance_state = Number<int>(g.Get("Performance State"));
+  gpu.pcie_replay = Number<unsigned>(g.Get("PCI/Replays Since Reset"));
+  // R535+ prints "GPU Power Readings" (and "Module Power Readings" for Grace Hopper modules);
+  // older drivers "Power Readings" with "Enforced Power Limit" for the current one.
+  std::string power = "GPU Power Readings/";
+  if (!g.Get(power + "Default Power Limit") && g.Get("Power Readings/Default Power Limit")) {
+    power = "Power Readings/";
+  }
+  gpu.power_enforced_mw = Milliwatts(g.Get(power + "Current Power Limit"));
+  if (!g.Get(power + "Current Power Limit")) {
+    gpu.power_enforced_mw = Milliwatts(g.Get(power + "Enforced Power Limit"));
+  }
+  gpu.power_requested_mw = Milliwatts(g.Get(power + "Requested Power Limit"));
+  gpu.power_default_mw = Milliwatts(g.Get(power + "Default Power Limit"));
+  gpu.power_min_mw = Milliwatts(g.Get(power + "Min Power Limit"));
+  gpu.power_max_mw = Milliwatts(g.Get(power + "Max Power Limit"));
   // Clock event reasons: all nine lines must be readable, or NVML "could not answer".
   std::string reasons = "Clocks Event Reasons/";
   if (!g.Get(reasons + "Idle")) reasons = "Clocks Throttle Reasons/";  // drivers before 535
@@ -208,6 +243,32 @@ void SetInt(const toml::table& t, std::string_view key, Field<T>& field) {
   }
 }
 
+// "power_limit_enforced_w = 500" -> 500000 mW.
+void SetWatts(const toml::table& t, std::string_view key, Field<unsigned>& field) {
+  if (auto v = t.get_as<int64_t>(key))
+    field = {nvml::kSuccess, static_cast<unsigned>(v->get()) * 1000};
+  if (auto v = t.get_as<double>(key)) {
+    field = {nvml::kSuccess, static_cast<unsigned>(v->get() * 1000 + 0.5)};
+  }
+  if (auto v = t.get_as<std::string>(key)) {
+    if (auto r = ReturnByName(v->get())) field.r = *r;
+    if (v->get() == "N/A") field.r = nvml::kErrorNotSupported;
+  }
+}
+
+// nvlink_replay_errors = [0, 3, ...]: one value per link.
+void SetLinkCounts(const toml::table& t, std::string_view key, int kind, FakeGpu& gpu) {
+  const toml::array* values = t.get_as<toml::array>(key);
+  if (values == nullptr) return;
+  for (std::size_t link = 0; link < values->size(); ++link) {
+    auto v = (*values)[link].value<int64_t>();
+    if (!v) continue;
+    std::vector<uint64_t>& kinds = gpu.nvlink_errors[static_cast<int>(link)];
+    if (kinds.size() < 4) kinds.resize(4, UINT64_MAX);
+    kinds[static_cast<std::size_t>(kind)] = static_cast<uint64_t>(*v);
+  }
+}
+
 void SetBool(const toml::table& t, std::string_view key, Field<bool>& field) {
   if (auto v = t.get_as<bool>(key)) field = {nvml::kSuccess, v->get()};
 }
@@ -268,6 +329,18 @@ void ApplyOverrides(const toml::table& t, FakeGpu& gpu) {
       gpu.nvlinks[i] = static_cast<int64_t>(i) < n->get() ? 1 : 0;
     }
   }
+  SetInt(t, "pcie_replay", gpu.pcie_replay);
+  SetWatts(t, "power_limit_enforced_w", gpu.power_enforced_mw);
+  SetWatts(t, "power_limit_requested_w", gpu.power_requested_mw);
+  SetWatts(t, "power_limit_default_w", gpu.power_default_mw);
+  SetWatts(t, "power_limit_min_w", gpu.power_min_mw);
+  SetWatts(t, "power_limit_max_w", gpu.power_max_mw);
+  SetLinkCounts(t, "nvlink_replay_errors", nvml::kNvlinkErrorDlReplay, gpu);
+  SetLinkCounts(t, "nvlink_recovery_errors", nvml::kNvlinkErrorDlRecovery, gpu);
+  SetLinkCounts(t, "nvlink_crc_flit_errors", nvml::kNvlinkErrorDlCrcFlit, gpu);
+  SetLinkCounts(t, "nvlink_crc_data_errors", nvml::kNvlinkErrorDlCrcData, gpu);
+  if (auto f = t.get_as<bool>("nvlink_errors_fields_only"))
+    gpu.nvlink_errors_fields_only = f->get();
   if (auto lost = t.get_as<bool>("lost")) gpu.lost = lost->get();
   if (auto e = t.get_as<std::string>("open_error")) {
     gpu.open_error = ReturnByName(e->get()).value_or(nvml::kErrorUnknown);
@@ -329,6 +402,33 @@ Expected<FakeNode> LoadFakeNode(const std::string& path) {
       for (int l : up) {
         if (static_cast<std::size_t>(l) < gpu.nvlinks.size())
           gpu.nvlinks[static_cast<std::size_t>(l)] = 1;
+      }
+    }
+  }
+  // `nvidia-smi nvlink -e`: "Replay Errors", "Recovery Errors", "CRC Errors" per link. The
+  // published format has one CRC line; it is read as the flit CRC counter (the CRC data counter
+  // then has no data); "CRC Flit Errors" / "CRC Data Errors" lines are taken as such. Kinds the
+  // capture does not print answer NOT_SUPPORTED.
+  if (auto path = n->get_as<std::string>("nvlink_errors")) {
+    Expected<std::string> text = testing::ReadWholeFile(path->get());
+    if (!text) return text.error();
+    for (const auto& [index, links] : testing::ParseNvlinkErrors(*text)) {
+      if (index < 0 || static_cast<std::size_t>(index) >= node.gpus.size()) continue;
+      FakeGpu& gpu = node.gpus[static_cast<std::size_t>(index)];
+      for (const auto& [link, counters] : links) {
+        std::vector<uint64_t>& kinds = gpu.nvlink_errors[link];
+        kinds.assign(4, UINT64_MAX);
+        const std::pair<const char*, int> kNames[] = {
+            {"Replay Errors", nvml::kNvlinkErrorDlReplay},
+            {"Recovery Errors", nvml::kNvlinkErrorDlRecovery},
+            {"CRC Errors", nvml::kNvlinkErrorDlCrcFlit},
+            {"CRC Flit Errors", nvml::kNvlinkErrorDlCrcFlit},  // some versions split CRC
+            {"CRC Data Errors", nvml::kNvlinkErrorDlCrcData},
+        };
+        for (const auto& [name, kind] : kNames) {
+          if (auto it = counters.find(name); it != counters.end())
+            kinds[static_cast<std::size_t>(kind)] = it->second;
+        }
       }
     }
   }

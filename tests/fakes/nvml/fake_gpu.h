@@ -46,6 +46,19 @@ struct FakeGpu {
   Field<unsigned char> fabric_state;
   nvml::Return fabric_status = nvml::kSuccess;
   std::vector<int> nvlinks;  // per link: 1 active, 0 inactive
+  // nvmlDeviceGetPcieReplayCounter (and field 94): `nvidia-smi -q` "PCI/Replays Since Reset".
+  Field<unsigned> pcie_replay;
+  // Power limits in mW from "GPU Power Readings" (older drivers: "Power Readings"): Current
+  // (enforced), Requested (nvmlDeviceGetPowerManagementLimit), Default, Min, Max Power Limit.
+  Field<unsigned> power_enforced_mw, power_requested_mw, power_default_mw, power_min_mw,
+      power_max_mw;
+  // nvmlDeviceGetNvLinkErrorCounter per link, by nvmlNvLinkErrorCounter_t (0 replay, 1 recovery,
+  // 2 CRC flit, 3 CRC data; UINT64_MAX: no data): from an `nvidia-smi nvlink -e` capture ([nvml]
+  // nvlink_errors) or per-GPU arrays. A kind without data answers NOT_SUPPORTED (the call itself
+  // does on drivers newer than 450 on some GPUs, see the header).
+  std::map<int, std::vector<uint64_t>> nvlink_errors;
+  // Answer NVLink errors through fields 161-163 (scopeId = link) only, as newer drivers do.
+  bool nvlink_errors_fields_only = false;
   bool lost = false;
   nvml::Return open_error = nvml::kSuccess;    // what the handle calls return for this GPU
   std::map<std::string, nvml::Return> errors;  // function -> forced return

@@ -11,6 +11,12 @@
 // hang_seconds (default: forever), remove = [bus ids]; per GPU lost = true, open_error,
 // hang = "<function>", errors.<function> = "<NVML_ERROR_...>". XID events come from the file named
 // by NODEHEALTH_FAKE_NVML_EVENTS (see nvmlEventSetWait_v2 below).
+//
+// Counters and power limits: PCIe replays and power limits come from the `-q` capture; NVLink
+// error counters from an `nvidia-smi nvlink -e` capture named by [nvml] nvlink_errors. Per GPU:
+// pcie_replay = N; power_limit_{enforced,requested,default,min,max}_w = W;
+// nvlink_{replay,recovery,crc_flit,crc_data}_errors = [per link]; nvlink_errors_fields_only = true
+// (the call says NOT_SUPPORTED, the field-values API answers, as on newer drivers).
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -365,13 +372,98 @@ EXPORT Return nvmlDeviceGetGpuFabricInfo(nvmlDevice_st* d, nvml::GpuFabricInfo* 
   info->status = g->fabric_status;
   return nvml::kSuccess;
 }
+// Error counters and power limits; signatures from nvml.h as synced in NVIDIA/go-nvml
+// (pkg/nvml/nvml.h, 2f9e261f): nvmlDeviceGetPcieReplayCounter(nvmlDevice_t, unsigned int*),
+// nvmlDeviceGetNvLinkErrorCounter(nvmlDevice_t, unsigned int, nvmlNvLinkErrorCounter_t,
+// unsigned long long*), nvmlDeviceGet{Enforced,PowerManagement,PowerManagementDefault}Limit(
+// nvmlDevice_t, unsigned int*), nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t,
+// unsigned int*, unsigned int*).
+EXPORT Return nvmlDeviceGetPcieReplayCounter(nvmlDevice_st* d, unsigned* value) {
+  FakeGpu* g = nullptr;
+  if (Return r = Enter(d, "nvmlDeviceGetPcieReplayCounter", &g); r != nvml::kSuccess) return r;
+  return Answer(g->pcie_replay, value);
+}
+EXPORT Return nvmlDeviceGetNvLinkErrorCounter(nvmlDevice_st* d, unsigned link, int counter,
+                                              unsigned long long* value) {
+  FakeGpu* g = nullptr;
+  if (Return r = Enter(d, "nvmlDeviceGetNvLinkErrorCounter", &g); r != nvml::kSuccess) return r;
+  if (g->nvlinks.empty() || g->nvlink_errors_fields_only) return nvml::kErrorNotSupported;
+  if (link >= g->nvlinks.size() || value == nullptr || counter < 0 || counter > 4) {
+    return nvml::kErrorInvalidArgument;
+  }
+  const auto it = g->nvlink_errors.find(static_cast<int>(link));
+  if (it == g->nvlink_errors.end() || static_cast<std::size_t>(counter) >= it->second.size() ||
+      it->second[static_cast<std::size_t>(counter)] == UINT64_MAX) {
+    return nvml::kErrorNotSupported;
+  }
+  *value = it->second[static_cast<std::size_t>(counter)];
+  return nvml::kSuccess;
+}
+EXPORT Return nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_st* d, unsigned* limit) {
+  FakeGpu* g = nullptr;
+  if (Return r = Enter(d, "nvmlDeviceGetEnforcedPowerLimit", &g); r != nvml::kSuccess) return r;
+  return Answer(g->power_enforced_mw, limit);
+}
+EXPORT Return nvmlDeviceGetPowerManagementLimit(nvmlDevice_st* d, unsigned* limit) {
+  FakeGpu* g = nullptr;
+  if (Return r = Enter(d, "nvmlDeviceGetPowerManagementLimit", &g); r != nvml::kSuccess) return r;
+  return Answer(g->power_requested_mw, limit);
+}
+EXPORT Return nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_st* d, unsigned* limit) {
+  FakeGpu* g = nullptr;
+  if (Return r = Enter(d, "nvmlDeviceGetPowerManagementDefaultLimit", &g); r != nvml::kSuccess)
+    return r;
+  return Answer(g->power_default_mw, limit);
+}
+EXPORT Return nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_st* d, unsigned* min_limit,
+                                                           unsigned* max_limit) {
+  FakeGpu* g = nullptr;
+  if (Return r = Enter(d, "nvmlDeviceGetPowerManagementLimitConstraints", &g); r != nvml::kSuccess)
+    return r;
+  if (min_limit == nullptr || max_limit == nullptr) return nvml::kErrorInvalidArgument;
+  if (g->power_min_mw.r != nvml::kSuccess) return g->power_min_mw.r;
+  if (g->power_max_mw.r != nvml::kSuccess) return g->power_max_mw.r;
+  *min_limit = g->power_min_mw.v;
+  *max_limit = g->power_max_mw.v;
+  return nvml::kSuccess;
+}
 EXPORT Return nvmlDeviceGetFieldValues(nvmlDevice_st* d, int count, nvml::FieldValue* values) {
   FakeGpu* g = nullptr;
   if (Return r = Enter(d, "nvmlDeviceGetFieldValues", &g); r != nvml::kSuccess) return r;
   if (values == nullptr || count <= 0) return nvml::kErrorInvalidArgument;
+  // NVLink DL counters by field (161 replay, 162 recovery, 163 CRC: flit + data), link in scopeId.
+  auto link_count = [&](const nvml::FieldValue& f, std::initializer_list<int> kinds) {
+    const auto it = g->nvlink_errors.find(static_cast<int>(f.scope_id));
+    if (g->nvlinks.empty() || it == g->nvlink_errors.end()) return std::optional<uint64_t>();
+    std::optional<uint64_t> total;
+    for (int kind : kinds) {
+      const std::size_t k = static_cast<std::size_t>(kind);
+      if (k < it->second.size() && it->second[k] != UINT64_MAX)
+        total = total.value_or(0) + it->second[k];
+    }
+    return total;
+  };
   for (int i = 0; i < count; ++i) {
     nvml::FieldValue& f = values[i];
-    if (f.field_id == nvml::kFieldGpuRecoveryAction) {
+    std::optional<uint64_t> counter;
+    if (f.field_id == nvml::kFieldNvlinkErrorDlReplay) {
+      counter = link_count(f, {nvml::kNvlinkErrorDlReplay});
+    } else if (f.field_id == nvml::kFieldNvlinkErrorDlRecovery) {
+      counter = link_count(f, {nvml::kNvlinkErrorDlRecovery});
+    } else if (f.field_id == nvml::kFieldNvlinkErrorDlCrc) {
+      counter = link_count(f, {nvml::kNvlinkErrorDlCrcFlit, nvml::kNvlinkErrorDlCrcData});
+    }
+    if (f.field_id == nvml::kFieldNvlinkErrorDlReplay ||
+        f.field_id == nvml::kFieldNvlinkErrorDlRecovery ||
+        f.field_id == nvml::kFieldNvlinkErrorDlCrc) {
+      f.nvml_return = counter ? nvml::kSuccess : nvml::kErrorNotSupported;
+      f.value_type = nvml::kValueTypeUnsignedLongLong;
+      f.value.ull = counter.value_or(0);
+    } else if (f.field_id == nvml::kFieldPcieReplayCounter) {
+      f.nvml_return = g->pcie_replay.r;
+      f.value_type = nvml::kValueTypeUnsignedInt;
+      f.value.ui = g->pcie_replay.v;
+    } else if (f.field_id == nvml::kFieldGpuRecoveryAction) {
       f.nvml_return = g->recovery_action.r;
       f.value_type = nvml::kValueTypeUnsignedInt;
       f.value.ui = g->recovery_action.v;
