@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -39,6 +41,46 @@ const json* Measurement(const json& report, const std::string& probe, const std:
   return nullptr;
 }
 
+// The measurement of one GPU whose extra label `label.first` is `label.second`.
+const json* MeasurementWith(const json& report, const std::string& probe, const std::string& name,
+                            const std::string& gpu,
+                            const std::pair<std::string, std::string>& label) {
+  for (const json& p : report["probes"]) {
+    if (p["name"] != probe) continue;
+    for (const json& m : p["measurements"]) {
+      if (m["name"] == name && m["labels"].value("gpu", "") == gpu &&
+          m["labels"].value(label.first, "") == label.second) {
+        return &m;
+      }
+    }
+  }
+  return nullptr;
+}
+
+// "00000000:19:00.0" (nvidia-smi) -> "0000:19:00.0" (nodehealth's label).
+std::string BusLabel(std::string bus) {
+  for (char& c : bus) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return bus.size() == 16 ? bus.substr(4) : bus;
+}
+
+// "Replays Since Reset" of every GPU in `nvidia-smi -q`, by bus label.
+std::map<std::string, double> SmiReplays() {
+  const auto smi = RunCommand({"/usr/bin/nvidia-smi", "-q"}, {}, std::chrono::seconds(60));
+  EXPECT_EQ(smi.exit_code, 0) << smi.err;
+  std::map<std::string, double> replays;
+  std::istringstream lines(smi.out);
+  std::string line, gpu;
+  while (std::getline(lines, line)) {
+    if (line.rfind("GPU ", 0) == 0) gpu = BusLabel(line.substr(4));
+    const std::size_t at = line.find("Replays Since Reset");
+    const std::size_t colon = line.find(':');
+    if (at != std::string::npos && colon != std::string::npos && !gpu.empty()) {
+      replays[gpu] = std::stod(line.substr(colon + 1));
+    }
+  }
+  return replays;
+}
+
 TEST(GpuHardwareTest, AgreesWithNvidiaSmi) {
   const auto smi = RunCommand({"/usr/bin/nvidia-smi",
                                "--query-gpu=pci.bus_id,name,uuid,driver_version,vbios_version,"
@@ -66,8 +108,10 @@ TEST(GpuHardwareTest, AgreesWithNvidiaSmi) {
     EXPECT_EQ((*info)["labels"]["uuid"], f[2]);
     EXPECT_EQ((*info)["labels"]["driver_version"], f[3]);
     EXPECT_EQ((*info)["labels"]["vbios_version"], f[4]);
-    const json* width = Measurement(report, "gpu_health", "gpu_pcie_link_width", bus);
+    const json* width =
+        MeasurementWith(report, "gpu_health", "gpu_pcie_link_width", bus, {"state", "current"});
     ASSERT_NE(width, nullptr);
+    EXPECT_EQ((*width)["value"].get<double>(), std::stod(f[5])) << bus;
     const json* temperature = Measurement(report, "gpu_health", "gpu_temperature_celsius", bus);
     ASSERT_NE(temperature, nullptr);
     EXPECT_NEAR((*temperature)["value"].get<double>(), std::stod(f[6]), 3.0);
@@ -82,6 +126,52 @@ TEST(GpuHardwareTest, AgreesWithNvidiaSmi) {
       }
     }
   }
+}
+
+// Issue 19's counters and limits: NVML's power limits are nvidia-smi's (enforced.power.limit is
+// the enforced limit, power.limit the requested one), and the PCIe replay counter lies between
+// what nvidia-smi printed before and after the check (it only grows).
+TEST(GpuHardwareTest, PowerLimitsAndReplaysAgreeWithNvidiaSmi) {
+  const auto smi = RunCommand({"/usr/bin/nvidia-smi",
+                               "--query-gpu=pci.bus_id,enforced.power.limit,power.limit,"
+                               "power.default_limit,power.min_limit,power.max_limit",
+                               "--format=csv,noheader,nounits"});
+  ASSERT_EQ(smi.exit_code, 0) << smi.err;
+  const std::map<std::string, double> replays_before = SmiReplays();
+  const auto check = RunCommand(
+      {NODEHEALTH_BINARY, "check", "--format", "json", "--profile", "none", "--only", "gpu_health"},
+      {}, std::chrono::seconds(120));
+  ASSERT_TRUE(check.exit_code == 0 || check.exit_code == 1) << check.err;
+  const std::map<std::string, double> replays_after = SmiReplays();
+  const json report = json::parse(check.out);
+  std::istringstream lines(smi.out);
+  std::string line;
+  int gpus = 0;
+  while (std::getline(lines, line)) {
+    const auto f = Split(line, ',');
+    ASSERT_EQ(f.size(), 6u) << line;
+    const std::string bus = BusLabel(f[0]);
+    ++gpus;
+    const char* kinds[] = {"enforced", "requested", "default", "min", "max"};
+    for (int i = 0; i < 5; ++i) {
+      if (f[i + 1].find("N/A") != std::string::npos || f[i + 1].find('[') != std::string::npos) {
+        continue;  // not supported on this GPU: nodehealth has no series either
+      }
+      const json* m =
+          MeasurementWith(report, "gpu_health", "gpu_power_limit_watts", bus, {"kind", kinds[i]});
+      ASSERT_NE(m, nullptr) << bus << " " << kinds[i];
+      EXPECT_NEAR((*m)["value"].get<double>(), std::stod(f[i + 1]), 0.01) << bus << " " << kinds[i];
+    }
+    const json* replays = Measurement(report, "gpu_health", "gpu_pcie_replays_total", bus);
+    ASSERT_NE(replays, nullptr) << bus;
+    ASSERT_TRUE(replays_before.count(bus) && replays_after.count(bus)) << bus;
+    EXPECT_GE((*replays)["value"].get<double>(), replays_before.at(bus)) << bus;
+    EXPECT_LE((*replays)["value"].get<double>(), replays_after.at(bus)) << bus;
+    std::printf("%s power limits %s W (enforced, requested, default, min, max), replays %.0f\n",
+                bus.c_str(), line.substr(f[0].size() + 1).c_str(),
+                (*replays)["value"].get<double>());
+  }
+  EXPECT_GT(gpus, 0);
 }
 
 const json* Probe(const json& report, const std::string& name) {
