@@ -126,6 +126,27 @@ BENCHMARK_CAPTURE(IbPorts, gpud_8xH100, "ib-gpud-h100.toml")->Unit(benchmark::kM
 BENCHMARK_CAPTURE(IbPorts, azure_nd96isr_h100_v5, "azure-nd96isr-h100-v5.toml")
     ->Unit(benchmark::kMicrosecond);
 
+// pcie_health on the AER fixture: the XE9680's 517-function PCI tree with a real sysfs hierarchy
+// for one GPU, 27 functions judged (8 GPUs, 4 NVSwitches, HCAs, NVMe, the bridges above GPU
+// 0000:19:00.0), each with its three aer_dev_* files, plus the kernel log. Target: at most 2 ms
+// of CPU per run, a passive probe's share of a round.
+void PcieHealth(benchmark::State& state, const char* scenario_name) {
+  static std::map<std::string, std::unique_ptr<testing::TempDir>> roots;
+  auto& root = roots[scenario_name];
+  if (!root) {
+    root = std::make_unique<testing::TempDir>();
+    if (!testing::MaterializeNode(testing::ScenarioPath(scenario_name), root->path())) std::abort();
+  }
+  platform::RootedFileSystem fs(root->path());
+  const NodeInventory inventory = GatherNodeInventory(fs);
+  const Probe* probe = FindProbe("pcie_health");
+  for (auto _ : state) {
+    ProbeContext context{.fs = fs, .inventory = inventory, .deadline = platform::Deadline::In(10s)};
+    benchmark::DoNotOptimize(probe->Run(context));
+  }
+}
+BENCHMARK_CAPTURE(PcieHealth, xe9680_aer, "fault-pcie-aer.toml")->Unit(benchmark::kMicrosecond);
+
 // The two halves of ib_ports on the 8x H100 tree: reading sysfs, and judging what was read.
 void IbScanOnly(benchmark::State& state) {
   testing::TempDir root;
