@@ -2,7 +2,7 @@
 // have seen, so that a window of counter samples (link_downed, AER, replays) survives a restart
 // of the agent. One line of JSON:
 //
-//   {"schema": "nodehealth-round-memory/1", "boot_id": "...", "probes": {"ib_ports": "<text>"}}
+//   {"schema": "nodehealth-round-memory/1", "boot_id": "...", "probes": {"<probe>": "<text>"}}
 //
 // where each text is the probe's own RoundMemory::SaveHistory. The counters behind those samples
 // restart at boot, so histories saved in another boot are dropped. The file is bounded in size
