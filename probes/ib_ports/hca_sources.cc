@@ -180,8 +180,9 @@ void CompareHcaSources(const HcaSources& s, ProbeResult& result) {
         add(std::string(kNodeEntity), std::string(kVerbsClass) + "/" + node + " names " + ibdev +
                                           ", which is not in /sys/class/infiniband");
       } else if (s.devnodes && !s.devnodes->contains(node)) {
-        const auto d = std::find_if(s.devices.begin(), s.devices.end(),
-                                    [&](const IbClassDevice& x) { return x.name == ibdev; });
+        const auto d =
+            std::find_if(s.devices.begin(), s.devices.end(),
+                         [&ibdev = ibdev](const IbClassDevice& x) { return x.name == ibdev; });
         add(HcaEntity(ibdev, d->first_port), "RDMA device " + ibdev + " has " + node +
                                                  " in sysfs but no /dev/infiniband/" + node +
                                                  ": jobs cannot open it");
